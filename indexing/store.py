@@ -1,0 +1,164 @@
+"""The Chroma side of the index: chunks with their vectors and paragraph metadata.
+
+Chroma is the source of truth; the lexical index is derived from what it holds.
+The collection is created with no embedding function, so Chroma's default
+embedder (which would download a model) can never run: every vector comes from us.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.config import Settings as ChromaSettings
+from llama_index.core.schema import TextNode
+from llama_index.vector_stores.chroma import ChromaVectorStore
+
+COLLECTION = "isnad_paragraphs"
+_PAGE = 2000
+
+
+def chroma_client(data_dir: Path | None, host: str | None = None, port: int | None = None) -> ClientAPI:
+    """An embedded store in data_dir, or a Chroma server when host is given."""
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if host:
+        return chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
+    if data_dir is None:
+        raise ValueError("an embedded Chroma store needs a data dir")
+    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One place a paragraph appears: file and 1-based paragraph number."""
+
+    source: str
+    paragraph: int
+
+
+@dataclass(frozen=True)
+class StoredParagraph:
+    """A distinct paragraph as the index holds it."""
+
+    paragraph_id: str
+    source: str
+    paragraph: int
+    text: str
+    headline: str
+    section: str
+    occurrences: tuple[Occurrence, ...]
+
+    @property
+    def title(self) -> str:
+        """The article headline, or the section heading when there is none."""
+        return self.headline or self.section
+
+
+def encode_occurrences(occurrences: Iterable[Occurrence]) -> str:
+    """Chroma metadata holds scalars only, so occurrences travel as JSON."""
+    return json.dumps([[o.source, o.paragraph] for o in occurrences], ensure_ascii=False)
+
+
+def decode_occurrences(raw: str) -> tuple[Occurrence, ...]:
+    """Inverse of encode_occurrences."""
+    return tuple(Occurrence(str(s), int(n)) for s, n in json.loads(raw or "[]"))
+
+
+def paragraph_from_metadata(meta: dict[str, Any]) -> StoredParagraph:
+    """Rebuild the paragraph a chunk belongs to from the chunk's metadata."""
+    return StoredParagraph(
+        paragraph_id=str(meta["paragraph_id"]),
+        source=str(meta["source"]),
+        paragraph=int(meta["paragraph"]),
+        text=str(meta["paragraph_text"]),
+        headline=str(meta.get("headline", "")),
+        section=str(meta.get("section", "")),
+        occurrences=decode_occurrences(str(meta.get("occurrences", "[]"))),
+    )
+
+
+class ParagraphStore:
+    """Reads and writes paragraph chunks in one Chroma collection."""
+
+    def __init__(self, client: ClientAPI, collection: str = COLLECTION) -> None:
+        self.client = client
+        self.collection = client.get_or_create_collection(
+            name=collection,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+
+    def count(self) -> int:
+        """Number of stored chunks."""
+        return int(self.collection.count())
+
+    def _pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            page = self.collection.get(include=include, limit=_PAGE, offset=offset)  # type: ignore[arg-type]
+            if not page["ids"]:
+                return
+            yield dict(page)
+            offset += len(page["ids"])
+
+    def ids(self) -> list[str]:
+        """Every chunk id."""
+        return [i for page in self._pages([]) for i in page["ids"]]
+
+    def metadata(self) -> dict[str, dict[str, Any]]:
+        """Chunk id -> metadata, for the whole collection."""
+        out: dict[str, dict[str, Any]] = {}
+        for page in self._pages(["metadatas"]):
+            out.update(zip(page["ids"], page["metadatas"], strict=True))
+        return out
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """Stored vectors for the given chunk ids (missing ids are left out)."""
+        out: dict[str, list[float]] = {}
+        for start in range(0, len(ids), _PAGE):
+            page = self.collection.get(ids=list(ids[start : start + _PAGE]), include=["embeddings"])  # type: ignore[list-item]
+            vectors = page["embeddings"] if page["embeddings"] is not None else []
+            for chunk_id, vector in zip(page["ids"], vectors, strict=True):
+                out[chunk_id] = [float(x) for x in vector]
+        return out
+
+    def add(self, nodes: Sequence[TextNode]) -> None:
+        """Store chunks that already carry their embeddings."""
+        if nodes:
+            self.vector_store.add(list(nodes))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove chunks by id."""
+        for start in range(0, len(ids), _PAGE):
+            self.collection.delete(ids=list(ids[start : start + _PAGE]))
+
+    def update_metadata(self, updates: dict[str, dict[str, Any]]) -> None:
+        """Replace the metadata of existing chunks without touching their vectors."""
+        items = list(updates.items())
+        for start in range(0, len(items), _PAGE):
+            batch = items[start : start + _PAGE]
+            self.collection.update(ids=[i for i, _ in batch], metadatas=[m for _, m in batch])
+
+    def paragraphs(self) -> list[StoredParagraph]:
+        """Every distinct paragraph, ordered by source and paragraph number."""
+        seen: dict[str, StoredParagraph] = {}
+        for meta in self.metadata().values():
+            pid = str(meta["paragraph_id"])
+            if pid not in seen:
+                seen[pid] = paragraph_from_metadata(meta)
+        return sorted(seen.values(), key=lambda p: (p.source, p.paragraph))
+
+    def fingerprint(self) -> str:
+        """Changes whenever the set of stored chunks changes (ids encode content)."""
+        digest = hashlib.sha1()
+        for chunk_id in sorted(self.ids()):
+            digest.update(chunk_id.encode())
+            digest.update(b"\n")
+        return digest.hexdigest()
