@@ -22,6 +22,8 @@ from indexing.arabic import ArabicAnalyzer
 from indexing.store import ParagraphStore, StoredParagraph
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG on import; its progress lines are not ours to print.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Bump when the analyzer or the indexed fields change, so old caches are rebuilt.
 FORMAT = "bm25-ar-v1"
