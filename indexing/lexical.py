@@ -46,6 +46,8 @@ class LexicalIndex:
     ) -> None:
         self._retriever = retriever
         self.paragraph_ids = paragraph_ids
+        self.row_of = {pid: row for row, pid in enumerate(paragraph_ids)}
+        self._df: np.ndarray | None = None
         self.fingerprint = fingerprint
         self.analyzer = analyzer
 
@@ -87,6 +89,18 @@ class LexicalIndex:
         if self._retriever is None or not terms:
             return np.zeros(len(self.paragraph_ids), dtype=np.float32)
         return np.asarray(self._retriever.get_scores(terms), dtype=np.float32)
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of an analysed term; unseen terms weigh the most."""
+        n = len(self.paragraph_ids)
+        if self._retriever is None:
+            return 0.0
+        if self._df is None:
+            indptr = np.asarray(self._retriever.scores["indptr"])
+            self._df = np.diff(indptr)
+        column = self._retriever.vocab_dict.get(term)
+        df = int(self._df[column]) if column is not None and column < len(self._df) else 0
+        return float(np.log(1.0 + n / (1.0 + df)))
 
     # -- persistence -------------------------------------------------------------
 

@@ -9,9 +9,14 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from indexing.errors import IsnadError
+from indexing.errors import ConfigError, IsnadError
+from isnad.batch import BatchItem, read_batch
 from isnad.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
 
 log = logging.getLogger("isnad")
 
@@ -42,6 +47,65 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def open_engine(settings: Settings) -> Engine:
+    """The engine over the data dir, indexing the corpus first when there is no index yet."""
+    from bot.engine import build
+    from indexing.lock import DataDirLock
+    from indexing.pipeline import build_indexer
+    from indexing.store import ParagraphStore, chroma_client
+
+    store = ParagraphStore(chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port))
+    if store.count() == 0:
+        print(
+            f"isnad: no index in {settings.data_dir}; indexing {settings.corpus_dir} first", file=sys.stderr
+        )
+        with DataDirLock(settings.data_dir):
+            report = build_indexer(
+                settings.data_dir, settings.chroma_host, settings.chroma_port, progress=True
+            ).run(settings.corpus_dir)
+        print(f"isnad: indexed {report.paragraphs} paragraphs in {report.seconds:.1f}s", file=sys.stderr)
+    return build(
+        settings.data_dir,
+        llm=settings.llm,
+        openai_base_url=settings.openai_base_url,
+        openai_api_key=settings.openai_api_key,
+        llm_model=settings.llm_model,
+        chroma_host=settings.chroma_host,
+        chroma_port=settings.chroma_port,
+    )
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question, or a JSON Lines batch."""
+    from isnad.render import render_answer
+
+    if args.batch is None and not (args.question or "").strip():
+        raise ConfigError("give a QUESTION or --batch FILE (use - for standard input)")
+    if args.batch is not None:
+        requests = list(read_batch(args.batch))
+    else:
+        requests = [BatchItem(None, args.question, None)]
+    engine = open_engine(settings)
+    for item in requests:
+        if item.error:
+            print(json.dumps({"id": item.qid, "error": item.error}, ensure_ascii=False), flush=True)
+            continue
+        answer = engine.ask(item.question, item.conversation)
+        if args.json:
+            print(json.dumps(answer.as_dict(item.qid), ensure_ascii=False), flush=True)
+        else:
+            print(render_answer(answer), flush=True)
+    return 0
+
+
+def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
+    """Interactive loop for trying questions."""
+    from isnad.repl import Repl
+
+    Repl(open_engine(settings), settings.data_dir).run()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Subcommands and flags, as CONTRACT.md lists them."""
     parser = argparse.ArgumentParser(prog="isnad", description="Cited answers from an Arabic news archive.")
@@ -53,6 +117,17 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--data-dir", type=Path, help="data folder (default $ISNAD_DATA_DIR or ./data)")
     index.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     index.set_defaults(handler=cmd_index)
+
+    ask = sub.add_parser("ask", help="answer a question (or a JSON Lines batch) from the index")
+    ask.add_argument("question", nargs="?", help="the question, in Arabic")
+    ask.add_argument("--data-dir", type=Path, help="data folder (default $ISNAD_DATA_DIR or ./data)")
+    ask.add_argument("--json", action="store_true", help="print the answer JSON of CONTRACT.md")
+    ask.add_argument("--batch", metavar="FILE", help="JSON Lines questions from FILE, or - for stdin")
+    ask.set_defaults(handler=cmd_ask)
+
+    repl = sub.add_parser("repl", help="ask questions interactively (/sources /reset /debug /quit)")
+    repl.add_argument("--data-dir", type=Path, help="data folder (default $ISNAD_DATA_DIR or ./data)")
+    repl.set_defaults(handler=cmd_repl)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: measure quality and speed; the tests check behaviour, these put numbers on it."""

@@ -1,0 +1,47 @@
+"""Answers as text for a terminal: the answer, then its numbered sources."""
+
+from __future__ import annotations
+
+from bot.engine import Answer
+from bot.retrieval import Passage
+
+RLM = "\u200f"  # keeps lines that start with [n], digits or Latin text right-to-left
+
+
+def render_answer(answer: Answer) -> str:
+    """Human-readable answer with numbered sources (file, paragraph, headline)."""
+    lines = [RLM + answer.text]
+    if answer.notice:
+        lines.append(RLM + answer.notice)
+    if answer.citations:
+        lines.append("")
+        lines.append(RLM + "المصادر:")
+        for c in answer.citations:
+            title = f" — {c.title}" if c.title else ""
+            lines.append(f"{RLM}[{c.n}] {c.source}، الفقرة {c.paragraph}{title}")
+    return "\n".join(lines)
+
+
+def render_sources(answer: Answer | None) -> str:
+    """The whole cited paragraphs of an answer."""
+    if answer is None or not answer.citations:
+        return RLM + "لا توجد مصادر لآخر إجابة."
+    blocks = []
+    for c in answer.citations:
+        title = f" — {c.title}" if c.title else ""
+        blocks.append(f"{RLM}[{c.n}] {c.source}، الفقرة {c.paragraph}{title}\n{RLM}{c.text}")
+    return "\n\n".join(blocks)
+
+
+def render_debug(passages: list[Passage]) -> str:
+    """Retrieved paragraphs with their BM25, dense and fused scores."""
+    if not passages:
+        return "no paragraphs retrieved"
+    rows = ["rank  fused   bm25   dense  source#paragraph  text"]
+    for rank, p in enumerate(passages, 1):
+        text = p.paragraph.text[:60] + ("…" if len(p.paragraph.text) > 60 else "")
+        rows.append(
+            f"{rank:>4}  {p.fused:+.2f}  {p.bm25:5.2f}  {p.dense:.3f}  "
+            f"{p.paragraph.source}#{p.paragraph.paragraph}  {RLM}{text}"
+        )
+    return "\n".join(rows)

@@ -1,0 +1,84 @@
+"""A local question loop for trying answers: readline history and slash commands."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+from bot.engine import Answer, Engine
+from isnad.render import render_answer, render_debug, render_sources
+
+HELP = (
+    "اكتب سؤالك بالعربية. الأوامر: /sources المصادر كاملة، /reset محادثة جديدة، "
+    "/debug تفاصيل الاسترجاع، /quit للخروج."
+)
+CONVERSATION = "repl"
+
+
+class Repl:
+    """Reads questions from a terminal or a pipe and prints cited answers."""
+
+    def __init__(self, engine: Engine, data_dir: Path) -> None:
+        self.engine = engine
+        self.history_file = data_dir / "repl_history"
+        self.last: Answer | None = None
+        self.interactive = sys.stdin.isatty()
+
+    def _setup_readline(self) -> None:
+        try:
+            import readline
+        except ImportError:  # not on every platform; the loop works without it
+            return
+        with contextlib.suppress(OSError):
+            readline.read_history_file(self.history_file)
+        readline.set_history_length(1000)
+        import atexit
+
+        atexit.register(self._save_history, readline)
+
+    def _save_history(self, readline: object) -> None:
+        with contextlib.suppress(OSError):
+            readline.write_history_file(self.history_file)  # type: ignore[attr-defined]
+
+    def handle(self, line: str) -> str | None:
+        """Output for one input line; None means quit."""
+        text = line.strip()
+        if not text:
+            return ""
+        command = text.lower()
+        if command in ("/quit", "/exit", "/q"):
+            return None
+        if command == "/help":
+            return HELP
+        if command == "/sources":
+            return render_sources(self.last)
+        if command == "/reset":
+            self.engine.reset(CONVERSATION)
+            self.last = None
+            return "بدأنا محادثة جديدة."
+        if command == "/debug":
+            return render_debug(self.last.retrieved if self.last else [])
+        if text.startswith("/"):
+            return f"أمر غير معروف: {text}\n{HELP}"
+        self.last = self.engine.ask(text, CONVERSATION)
+        return render_answer(self.last)
+
+    def run(self) -> None:
+        """Loop until /quit or end of input."""
+        if self.interactive:
+            self._setup_readline()
+            print(HELP)
+        while True:
+            try:
+                line = input("؟ " if self.interactive else "")
+            except EOFError:
+                break
+            except KeyboardInterrupt:
+                print()
+                continue
+            out = self.handle(line)
+            if out is None:
+                break
+            if out:
+                print(out, flush=True)

@@ -1,0 +1,185 @@
+"""The QA engine on the seeds: cited extractive answers, abstention, follow-ups, JSON shape."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine, build
+from indexing.pipeline import build_indexer
+from tests.conftest import SEEDS
+
+
+@pytest.fixture(scope="module")
+def seeds_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("seeds-data")
+    build_indexer(data, progress=False).run(SEEDS)
+    return data
+
+
+@pytest.fixture(scope="module")
+def engine(seeds_data: Path) -> Engine:
+    return build(seeds_data)
+
+
+def cited(answer) -> list[tuple[str, int]]:
+    return [(c.source[:3], c.paragraph) for c in answer.citations]
+
+
+def test_number_question_gets_the_sentence_and_its_paragraph(engine: Engine) -> None:
+    answer = engine.ask("كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟")
+    assert answer.answered
+    assert "43 شاحنة" in answer.text
+    assert ("000", 69) in cited(answer)
+    first = answer.text.split("[1]")[0]
+    assert "43 شاحنة" in first
+
+
+def test_question_outside_the_archive_is_declined(engine: Engine) -> None:
+    answer = engine.ask("ما هي عاصمة أستراليا؟")
+    assert not answer.answered
+    assert answer.citations == []
+    assert "لا أجد" in answer.text
+    assert len(answer.retrieved) == 10  # still shows what was considered
+
+
+@pytest.mark.parametrize(
+    ("question", "needle", "place"),
+    [
+        ("من اقترح القرار 2401؟", "الكويت", ("000", 4)),
+        ("متى أعلنت المعارضة السورية أنها حررت دمشق؟", "8 ديسمبر", ("004", 32)),
+        ("كم عدد المحاصرين في الغوطة؟", "400 ألف", None),
+    ],
+)
+def test_answers_hold_what_the_question_asks(engine: Engine, question: str, needle: str, place) -> None:
+    answer = engine.ask(question)
+    assert needle in answer.text
+    if place:
+        assert place in cited(answer)
+
+
+def test_every_marker_has_a_citation_numbered_in_order_of_first_use(engine: Engine) -> None:
+    for question in ("ما هو القرار 2401؟", "ماذا قال دي ميستورا عن الغوطة؟", "من هو حسين العلي؟"):
+        answer = engine.ask(question)
+        markers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.text)]
+        assert sorted(set(markers)) == [c.n for c in answer.citations]
+        assert list(dict.fromkeys(markers)) == sorted(set(markers))
+        for c in answer.citations:
+            assert c.text and c.source.endswith(".txt") and c.paragraph >= 1
+
+
+def test_follow_up_is_rewritten_from_the_conversation(engine: Engine) -> None:
+    engine.ask("ما هو القرار 2401؟", conversation="t1")
+    follow = engine.ask("ومن اقترحه؟", conversation="t1")
+    assert "2401" in follow.standalone
+    assert "الكويت" in follow.text and follow.citations
+    # A new topic in the same conversation is not glued to the old one.
+    other = engine.ask("ما هي عاصمة أستراليا؟", conversation="t1")
+    assert other.standalone == "ما هي عاصمة أستراليا؟" and not other.answered
+    # Other conversations are unaffected, and reset forgets.
+    alone = engine.ask("ومن اقترحه؟", conversation="t2")
+    assert alone.standalone == "ومن اقترحه؟"
+    engine.reset("t1")
+    assert engine.memory.history("t1") == []
+
+
+def test_memory_is_bounded(engine: Engine) -> None:
+    for i in range(engine.memory.max_turns + 3):
+        engine.ask(f"ما هو القرار 2401؟ {i}", conversation="long")
+    assert len(engine.memory.history("long")) == engine.memory.max_turns
+
+
+def test_empty_question_gets_a_polite_arabic_reply(engine: Engine) -> None:
+    answer = engine.ask("   ")
+    assert not answer.answered and "اكتب سؤالك" in answer.text
+
+
+def test_answer_json_follows_the_contract(engine: Engine) -> None:
+    out = engine.ask("كم شاحنة قال إيجلاند إنها جاهزة؟").as_dict("s01")
+    assert out["id"] == "s01"
+    for key in ("question", "answer", "answered", "mode", "citations", "retrieved", "timings_ms"):
+        assert key in out
+    assert out["mode"] == "extractive"
+    assert set(out["timings_ms"]) >= {"retrieve", "answer", "total"}
+    assert {"n", "source", "title", "paragraph", "text", "score"} <= set(out["citations"][0])
+    assert len(out["retrieved"]) >= 10
+    keys = [(r["source"], r["paragraph"]) for r in out["retrieved"]]
+    assert len(keys) == len(set(keys))  # distinct paragraphs
+    json.dumps(out, ensure_ascii=False)
+
+
+def isnad(*args: str, data: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = {**os.environ, "ISNAD_DATA_DIR": str(data)}
+    return subprocess.run(
+        [sys.executable, "-m", "isnad", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_cli_batch_keeps_order_ids_and_conversations(seeds_data: Path) -> None:
+    lines = [
+        json.dumps({"id": "a", "question": "ما هو القرار 2401؟", "conversation": "k"}, ensure_ascii=False),
+        json.dumps({"id": "b", "question": "ومن اقترحه؟", "conversation": "k"}, ensure_ascii=False),
+        "ما هي عاصمة أستراليا؟",
+        "{not json",
+    ]
+    result = isnad("ask", "--json", "--batch", "-", data=seeds_data, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o.get("id") for o in out] == ["a", "b", None, None]
+    assert "الكويت" in out[1]["answer"]
+    assert out[2]["answered"] is False
+    assert "error" in out[3]
+
+
+def test_cli_text_output_lists_sources(seeds_data: Path) -> None:
+    result = isnad("ask", "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟", data=seeds_data)
+    assert result.returncode == 0, result.stderr
+    assert "43 شاحنة" in result.stdout
+    assert "000_b4ebc4adb0f988c0.txt، الفقرة 69" in result.stdout
+
+
+def test_cli_ask_without_question_is_a_one_line_error(seeds_data: Path) -> None:
+    result = isnad("ask", data=seeds_data)
+    assert result.returncode != 0 and result.stderr.count("\n") == 1
+
+
+def test_cli_ask_on_empty_data_dir_indexes_first(tmp_path: Path, write_corpus) -> None:
+    corpus = write_corpus(
+        {"a.txt": "افتتاح معرض الكتاب\n\nافتتح معرض الكتاب الدولي أبوابه أمس بمشاركة أكثر من 900 دار نشر.\n"}
+    )
+    import os
+
+    env = {**os.environ, "ISNAD_DATA_DIR": str(tmp_path / "fresh"), "ISNAD_CORPUS_DIR": str(corpus)}
+    result = subprocess.run(
+        [sys.executable, "-m", "isnad", "ask", "--json", "كم دار نشر تشارك في معرض الكتاب؟"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "indexing" in result.stderr
+    assert "900 دار نشر" in json.loads(result.stdout)["answer"]
+
+
+def test_repl_from_piped_stdin(seeds_data: Path) -> None:
+    script = "ما هو القرار 2401؟\n/sources\n/debug\nومن اقترحه؟\n/reset\n/unknown\n/quit\nلن يُقرأ\n"
+    result = isnad("repl", data=seeds_data, stdin=script)
+    assert result.returncode == 0, result.stderr
+    assert "الفقرة 43" in result.stdout
+    assert "fused" in result.stdout  # /debug table
+    assert "الكويت" in result.stdout  # follow-up answered
+    assert "محادثة جديدة" in result.stdout
+    assert "أمر غير معروف" in result.stdout
