@@ -186,6 +186,7 @@ def build(
     llm_model: str | None = None,
     chroma_host: str | None = None,
     chroma_port: int | None = None,
+    memory: ConversationMemory | None = None,
 ) -> Engine:
     """Wire the engine from configuration values (read by the caller, once, at the edge)."""
     from indexing.arabic import ArabicAnalyzer
@@ -204,4 +205,4 @@ def build(
         from bot.generative import build_openai_answerer
 
         answerer = build_openai_answerer(openai_base_url, openai_api_key, llm_model, fallback=extractive)
-    return Engine(retriever, answerer, evidence)
+    return Engine(retriever, answerer, evidence, memory=memory)

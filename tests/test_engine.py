@@ -183,3 +183,46 @@ def test_repl_from_piped_stdin(seeds_data: Path) -> None:
     assert "الكويت" in result.stdout  # follow-up answered
     assert "محادثة جديدة" in result.stdout
     assert "أمر غير معروف" in result.stdout
+
+
+def test_cli_openai_mode_cites_through_a_real_http_endpoint(seeds_data: Path) -> None:
+    import os
+
+    from tests.fake_openai import FakeOpenAI, FakeReply
+
+    with FakeOpenAI() as server:
+        server.enqueue(["أعلن إيجلاند أن 43 شاحنة جاهزة [1]، وأكد ذلك لاحقاً [42]."])
+        env = {
+            **os.environ,
+            "ISNAD_DATA_DIR": str(seeds_data),
+            "ISNAD_LLM": "openai",
+            "OPENAI_BASE_URL": server.base_url,
+            "OPENAI_API_KEY": "sk-test-secret-0042",
+            "ISNAD_LLM_MODEL": "fake-model",
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "isnad", "ask", "--json", "كم شاحنة قال إيجلاند إنها جاهزة؟"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        out = json.loads(result.stdout)
+        assert out["mode"] == "openai"
+        assert out["answer"] == "أعلن إيجلاند أن 43 شاحنة جاهزة [1]، وأكد ذلك لاحقاً."
+        assert len(out["citations"]) == 1 and out["citations"][0]["paragraph"] == 69
+        prompt = json.dumps(server.history[0], ensure_ascii=False)
+        assert "كم شاحنة" in prompt and "[1]" in prompt
+
+        server.enqueue([FakeReply(status=500), FakeReply(status=500)])
+        result = subprocess.run(
+            [sys.executable, "-m", "isnad", "ask", "--json", "كم شاحنة قال إيجلاند إنها جاهزة؟"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        out = json.loads(result.stdout)
+        assert out["mode"] == "extractive" and out["notice"] and "43 شاحنة" in out["answer"]
+        assert "sk-test-secret-0042" not in result.stderr + result.stdout
