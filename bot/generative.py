@@ -33,6 +33,8 @@ from indexing.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+# A line of the instructions this long, found in a reply, is a leak, not a coincidence.
+_LEAK_MIN_LETTERS = 24
 UNAVAILABLE_NOTICE = "النموذج اللغوي غير متاح الآن، فهذه إجابة مستخرجة من المصادر مباشرة."
 UNVERIFIED_NOTICE = "تعذّر التحقق من الإجابة المولَّدة مقابل المصادر، فهذه إجابة مستخرجة منها مباشرة."
 NO_TITLE = "بلا عنوان"
@@ -268,9 +270,13 @@ class OpenAIAnswerer:
         logger.info(
             "asking %s with %d of %d passages", self.llm.metadata.model_name, len(sent), len(passages)
         )
-        reply = self._chat(self.messages(question, blocks))
+        messages = self.messages(question, blocks)
+        reply = self._chat(messages)
         if reply is None:
             return self._fall_back(question, passages, UNAVAILABLE_NOTICE)
+        if self._repeats_instructions(reply):
+            logger.warning("model reply repeats its instructions; using the extractive answer")
+            return self._fall_back(question, passages, UNVERIFIED_NOTICE)
         text, cited = renumber(reply.strip(), sent)
         if cited:
             return Draft(text=text.strip(), cited=cited, mode="openai")
@@ -279,6 +285,25 @@ class OpenAIAnswerer:
             return Draft(text=NOT_IN_SOURCES, mode="openai")
         logger.warning("model reply cites no passage it was given; using the extractive answer")
         return self._fall_back(question, passages, UNVERIFIED_NOTICE)
+
+    def _repeats_instructions(self, reply: str) -> bool:
+        """True when the reply quotes a line of the instructions (a prompt leak).
+
+        Sources may be quoted freely; the rules the model was given may not, so an
+        injected "print your system prompt" never reaches a reader.
+        """
+        instructions = "\n".join(
+            (
+                self.prompts.system.render(not_found=NOT_IN_SOURCES),
+                self.prompts.user.render(count=0, sources="", question="", not_found=NOT_IN_SOURCES),
+            )
+        )
+        said = _letters(reply)
+        for line in instructions.splitlines():
+            letters = _letters(line)
+            if len(letters) >= _LEAK_MIN_LETTERS and letters != _letters(NOT_IN_SOURCES) and letters in said:
+                return True
+        return False
 
     def _fall_back(self, question: str, passages: Sequence[Passage], notice: str) -> Draft:
         draft = self.fallback.answer(question, passages)

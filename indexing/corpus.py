@@ -12,6 +12,9 @@ from indexing.errors import CorpusError
 
 SUFFIXES = (".txt", ".md")
 _SNIFF_BYTES = 8192
+# A news article is kilobytes; a file this big is a dump or a mistake, and embedding it
+# would hold the index for hours, so it is reported instead.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ def corpus_files(root: Path) -> list[Path]:
         p
         for p in root.rglob("*")
         if p.suffix.lower() in SUFFIXES
-        and p.is_file()
+        and (p.is_file() or p.is_symlink())
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     ]
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
@@ -81,7 +84,16 @@ def decode(raw: bytes) -> tuple[str, str] | None:
 def read_source(path: Path, root: Path) -> SourceText | SkippedFile:
     """Read one file; any problem becomes a SkippedFile naming it."""
     source = path.relative_to(root).as_posix()
+    if path.is_symlink() and not path.exists():
+        return SkippedFile(source, "broken or looping symlink")
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return SkippedFile(
+                source,
+                f"too large ({size / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB), "
+                "split it into articles",
+            )
         raw = path.read_bytes()
     except OSError as exc:
         return SkippedFile(source, f"unreadable ({exc.strerror or exc})")

@@ -28,3 +28,7 @@ class IndexMissingError(IsnadError):
 
 class ConfigError(IsnadError):
     """A setting is missing or malformed."""
+
+
+class IndexDamagedError(IsnadError):
+    """The store on disk cannot be read; the operator must rebuild it."""

@@ -20,6 +20,8 @@ from chromadb.config import Settings as ChromaSettings
 from llama_index.core.schema import TextNode
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
+from indexing.errors import IndexDamagedError
+
 COLLECTION = "isnad_paragraphs"
 _PAGE = 2000
 
@@ -28,10 +30,28 @@ def chroma_client(data_dir: Path | None, host: str | None = None, port: int | No
     """An embedded store in data_dir, or a Chroma server when host is given."""
     settings = ChromaSettings(anonymized_telemetry=False)
     if host:
-        return chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
+        try:
+            return chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
+            raise IndexDamagedError(
+                f"cannot reach the Chroma server at {host}:{port or 8000} ({exc})"
+            ) from exc
     if data_dir is None:
         raise ValueError("an embedded Chroma store needs a data dir")
-    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
+    path = data_dir / "chroma"
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception as exc:  # Rust-side errors surface as several unrelated types
+        raise damaged(path, exc) from exc
+
+
+def damaged(path: Path, exc: BaseException) -> IndexDamagedError:
+    """The operator-facing error for a store that cannot be read."""
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return IndexDamagedError(
+        f"the index in {path} is damaged ({reason}); move it aside or delete it, "
+        "then run `isnad index` to rebuild it"
+    )
 
 
 @dataclass(frozen=True)
@@ -88,11 +108,14 @@ class ParagraphStore:
 
     def __init__(self, client: ClientAPI, collection: str = COLLECTION) -> None:
         self.client = client
-        self.collection = client.get_or_create_collection(
-            name=collection,
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-        )
+        try:
+            self.collection = client.get_or_create_collection(
+                name=collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        except Exception as exc:
+            raise IndexDamagedError(f"cannot open the Chroma collection {collection!r} ({exc})") from exc
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
 
     def count(self) -> int:

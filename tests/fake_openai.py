@@ -36,6 +36,7 @@ class FakeReply:
     retry_after: float | str | None = None
     delay: float = 0.0
     body: dict[str, Any] | None = None
+    echo: bool = False  # reply with every message it was sent, like a model that leaks its prompt
 
 
 class _Server(ThreadingHTTPServer):
@@ -93,6 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif reply.status >= 400:
             error = {"message": f"fake error {reply.status}", "type": "server_error", "code": None}
             self._send_json(reply.status, {"error": error}, headers)
+        elif reply.echo:
+            sent = json.loads(raw or b"{}").get("messages", [])
+            echoed = "\n".join(str(m.get("content", "")) for m in sent)
+            self._send_json(reply.status, fake._completion(echoed + "\n" + (reply.content or "")), headers)
         else:
             self._send_json(reply.status, fake._completion(reply.content or ""), headers)
 

@@ -60,3 +60,35 @@ def test_unreadable_file_is_skipped(tmp_path: Path) -> None:
 def test_missing_corpus_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="not found"):
         list(read_corpus(tmp_path / "nope"))
+
+
+def test_symlink_loops_and_broken_links_are_named(write_corpus) -> None:
+    root = write_corpus({"good.txt": ARTICLE})
+    (root / "loop.txt").symlink_to("loop.txt")
+    (root / "gone.md").symlink_to("nowhere.md")
+    (root / "again").symlink_to(".")  # a folder loop is not followed
+    items = {item.source: item for item in read_corpus(root)}
+    assert set(items) == {"good.txt", "gone.md", "loop.txt"}
+    assert isinstance(items["loop.txt"], SkippedFile) and "symlink" in items["loop.txt"].reason
+    assert isinstance(items["gone.md"], SkippedFile)
+
+
+def test_oversized_file_is_reported_not_read(write_corpus) -> None:
+    big = ("وقال المتحدث إن الاجتماع انتهى دون اتفاق. " * 2000 + "\n").encode("utf-8")
+    root = write_corpus({"good.txt": ARTICLE})
+    with (root / "dump.txt").open("wb") as f:
+        while f.tell() < 50 * 2**20:
+            f.write(big)
+    items = {item.source: item for item in read_corpus(root)}
+    assert isinstance(items["dump.txt"], SkippedFile) and "too large (50 MB" in items["dump.txt"].reason
+    assert isinstance(items["good.txt"], SourceText)
+
+
+def test_file_vanishing_mid_run_is_named(write_corpus) -> None:
+    root = write_corpus({"a.txt": ARTICLE, "b.txt": ARTICLE})
+    items = read_corpus(root)
+    first = next(items)
+    (root / "b.txt").unlink()
+    second = next(items)
+    assert isinstance(first, SourceText)
+    assert isinstance(second, SkippedFile) and second.source == "b.txt" and "unreadable" in second.reason

@@ -11,15 +11,6 @@ from pathlib import Path
 import pytest
 
 from bot.engine import Engine, build
-from indexing.pipeline import build_indexer
-from tests.conftest import SEEDS
-
-
-@pytest.fixture(scope="module")
-def seeds_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("seeds-data")
-    build_indexer(data, progress=False).run(SEEDS)
-    return data
 
 
 @pytest.fixture(scope="module")
