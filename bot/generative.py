@@ -40,7 +40,9 @@ UNVERIFIED_NOTICE = "تعذّر التحقق من الإجابة المولَّ�
 NO_TITLE = "بلا عنوان"
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_TIMEOUT_S = 20.0
+# Two attempts and the capped wait between them stay under 30 s, so a reader gets the
+# extractive answer in time even when the endpoint hangs.
+DEFAULT_TIMEOUT_S = 12.0
 DEFAULT_CONTEXT_TOKENS = 3000
 DEFAULT_MAX_ANSWER_TOKENS = 512
 RETRY_WAIT_S = 0.5
