@@ -8,15 +8,32 @@ the paragraph's id. Counting words by their own token count overestimates a litt
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from llama_index.core.utils import get_tokenizer
+import tiktoken
 
 # multilingual-e5-small reads 512 of its own tokens; Arabic costs 1.7-2.6 cl100k
 # tokens per e5 token, so 400 cl100k tokens plus the headline stay inside the window.
 DEFAULT_CHUNK_TOKENS = 400
 DEFAULT_OVERLAP_TOKENS = 60
+
+
+def cl100k_tokenizer() -> Callable[[str], list[int]]:
+    """tiktoken's cl100k_base, read from the copy bundled in llama-index-core: no download.
+
+    Located without importing llama-index (a second of start-up the indexer rarely needs).
+    """
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        spec = importlib.util.find_spec("llama_index.core")
+        if spec is not None and spec.submodule_search_locations:
+            bundled = Path(next(iter(spec.submodule_search_locations))) / "_static" / "tiktoken_cache"
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(bundled)
+    encoding = tiktoken.get_encoding("cl100k_base")
+    return lambda text: encoding.encode(text, allowed_special="all")
 
 
 @dataclass(frozen=True)
@@ -40,8 +57,7 @@ class Chunker:
         tokenizer: Callable[[str], list[int]] | None = None,
     ) -> None:
         self.config = config or ChunkingConfig()
-        # llama-index points tiktoken at its bundled cl100k_base file: no download.
-        self._encode = tokenizer or get_tokenizer()
+        self._encode = tokenizer or cl100k_tokenizer()
 
     def count(self, text: str) -> int:
         """Number of cl100k_base tokens in text."""

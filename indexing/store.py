@@ -12,15 +12,17 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
-from llama_index.core.schema import TextNode
-from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from indexing.errors import IndexDamagedError
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
 
 COLLECTION = "isnad_paragraphs"
 _PAGE = 2000
@@ -116,7 +118,16 @@ class ParagraphStore:
             )
         except Exception as exc:
             raise IndexDamagedError(f"cannot open the Chroma collection {collection!r} ({exc})") from exc
-        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        self._vector_store: ChromaVectorStore | None = None
+
+    @property
+    def vector_store(self) -> ChromaVectorStore:
+        """llama-index's view of the collection (imported on first use: it is slow to load)."""
+        if self._vector_store is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vector_store = ChromaVectorStore(chroma_collection=self.collection)
+        return self._vector_store
 
     def count(self) -> int:
         """Number of stored chunks."""
