@@ -106,6 +106,22 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the Telegram bot: long polling, or a webhook when ISNAD_WEBHOOK_URL is set."""
+    from bot.conversation import ConversationMemory
+    from bot.telegram.app import build_application, run
+
+    def engine_factory(memory: ConversationMemory) -> Engine:
+        # open_engine indexes an empty data dir first; the bot then swaps in its SQLite
+        # memory so conversations survive restarts (Engine.memory is the engine's own seam).
+        engine = open_engine(settings)
+        engine.memory = memory
+        return engine
+
+    run(build_application(settings, engine_factory), settings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Subcommands and flags, as CONTRACT.md lists them."""
     parser = argparse.ArgumentParser(prog="isnad", description="Cited answers from an Arabic news archive.")
@@ -128,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     repl = sub.add_parser("repl", help="ask questions interactively (/sources /reset /debug /quit)")
     repl.add_argument("--data-dir", type=Path, help="data folder (default $ISNAD_DATA_DIR or ./data)")
     repl.set_defaults(handler=cmd_repl)
+
+    bot = sub.add_parser("bot", help="serve the Telegram bot (TELEGRAM_BOT_TOKEN; polling or webhook)")
+    bot.add_argument("--data-dir", type=Path, help="data folder (default $ISNAD_DATA_DIR or ./data)")
+    bot.set_defaults(handler=cmd_bot)
     return parser
 
 

@@ -16,6 +16,7 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_CORPUS_DIR = PROJECT_ROOT / "seeds"
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 LLM_MODES = ("extractive", "openai")
+DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8443"
 
 
 def _ids(raw: str, name: str) -> frozenset[int]:
@@ -42,6 +43,8 @@ class Settings:
     chroma_host: str | None = None
     chroma_port: int | None = None
     webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
 
     @classmethod
     def from_env(
@@ -79,4 +82,6 @@ class Settings:
             chroma_host=get("CHROMA_HOST"),
             chroma_port=int(port) if port else None,
             webhook_url=get("ISNAD_WEBHOOK_URL"),
+            webhook_secret=get("ISNAD_WEBHOOK_SECRET"),
+            webhook_listen=get("ISNAD_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
         )

@@ -1,0 +1,190 @@
+"""The Telegram front end's wiring: the Application, its lifecycle, long polling or a webhook.
+
+`build_application` makes a python-telegram-bot `Application` whose post_init opens the
+SQLite store and builds the engine (through the injected factory, off the loop) into
+`bot_data`. `serve` runs it until an event is set, which both `isnad bot` (on SIGINT or
+SIGTERM) and the tests (from another thread) use; the webhook is served by aiohttp
+(already installed with llama-index) rather than PTB's tornado-based `run_webhook`, which
+would need the `webhooks` extra.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import re
+import secrets
+import signal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot.telegram.handlers import COMMANDS, register
+from bot.telegram.ratelimit import UserRateLimiter
+from bot.telegram.redact import hide_in_logs
+from bot.telegram.services import SERVICES, EngineFactory, Services, describe_archive
+from bot.telegram.store import STORE_FILE, BotStore, SqliteConversationMemory
+from indexing.errors import ConfigError
+from isnad.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+# 429s are retried after Telegram's retry_after (AIORateLimiter waits retry_after + 0.1 s).
+SEND_RETRIES = 3
+POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
+
+
+def build_application(
+    settings: Settings,
+    engine_factory: EngineFactory,
+    *,
+    store_path: Path | None = None,
+    limiter: UserRateLimiter | None = None,
+) -> BotApplication:
+    """The bot, ready for `serve`: handlers registered, engine and store opened in post_init."""
+    token = settings.telegram_token
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set (environment or .env); get a token from @BotFather")
+    hide_in_logs(token)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, which carry the token
+    path = store_path or settings.data_dir / STORE_FILE
+    if settings.webhook_url:
+        webhook_options(settings)  # a malformed webhook setting fails now, not after connecting
+
+    async def post_init(application: BotApplication) -> None:
+        store = await asyncio.to_thread(BotStore, path)
+        memory = SqliteConversationMemory(store)
+        engine = await asyncio.to_thread(engine_factory, memory)
+        archive = await asyncio.to_thread(describe_archive, engine)
+        application.bot_data[SERVICES] = Services(
+            settings=settings,
+            store=store,
+            memory=memory,
+            engine=engine,
+            engine_factory=engine_factory,
+            limiter=limiter or UserRateLimiter(),
+            archive=archive,
+        )
+        try:
+            await application.bot.set_my_commands(COMMANDS)
+        except TelegramError as exc:  # the menu is a convenience; answering does not depend on it
+            log.warning("could not set the command menu: %s", type(exc).__name__)
+
+    async def post_shutdown(application: BotApplication) -> None:
+        services = application.bot_data.get(SERVICES)
+        if isinstance(services, Services):
+            await asyncio.to_thread(services.store.close)
+
+    application: BotApplication = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_base_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_sending_without_reply=True,  # the question may be deleted before the answer
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES))
+        .concurrent_updates(True)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    register(application)
+    return application
+
+
+async def serve(
+    application: BotApplication, settings: Settings, stop: asyncio.Event, poll_timeout: int = POLL_TIMEOUT
+) -> None:
+    """Run the bot until `stop` is set: the steps of PTB's run_polling, with a webhook option."""
+    try:
+        await application.initialize()  # getMe: checks the token and the base URL
+    except InvalidToken:
+        raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
+    except NetworkError as exc:
+        raise ConfigError(
+            f"cannot reach the Bot API at {settings.telegram_base_url} ({type(exc).__name__})"
+        ) from None
+    webhook = None
+    try:
+        if application.post_init:
+            await application.post_init(application)
+        await application.start()
+        if settings.webhook_url:
+            webhook = await start_webhook(application, settings)
+        elif application.updater is not None:
+            await application.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+        log.info("@%s is answering (%s)", application.bot.username, "webhook" if webhook else "polling")
+        await stop.wait()
+    finally:
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if webhook is not None:
+            await webhook.cleanup()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+
+
+def webhook_options(settings: Settings) -> tuple[str, str, int]:
+    """The secret token and the address to listen on, checked."""
+    secret = settings.webhook_secret or secrets.token_urlsafe(32)  # fresh each start when unset
+    if not _SECRET_TOKEN.match(secret):
+        raise ConfigError("ISNAD_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    host, _, port = settings.webhook_listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError("ISNAD_WEBHOOK_LISTEN must be HOST:PORT, e.g. 127.0.0.1:8443")
+    return secret, host.strip("[]"), int(port)
+
+
+async def start_webhook(application: BotApplication, settings: Settings) -> Any:
+    """Listen for Telegram's POSTs (checking the secret token header) and register the webhook."""
+    from aiohttp import web
+
+    url = settings.webhook_url or ""
+    secret, host, port = webhook_options(settings)
+
+    async def receive(request: web.Request) -> web.Response:
+        header = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(header.encode(), secret.encode()):
+            return web.Response(status=403)
+        try:
+            update = Update.de_json(await request.json(), application.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        await application.update_queue.put(update)
+        return web.Response()
+
+    server = web.Application()
+    server.router.add_post(urlsplit(url).path or "/", receive)
+    runner = web.AppRunner(server, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    await application.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+    return runner
+
+
+def run(application: BotApplication, settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM (what `isnad bot` calls)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(application, settings, stop)
+
+    asyncio.run(main())

@@ -1,0 +1,139 @@
+"""What the handlers share (engine, store, limits, per-chat locks), put in `bot_data` by post_init.
+
+The methods that touch the engine, SQLite or the indexer are synchronous on purpose: the
+handlers run them with `asyncio.to_thread`, so none of that work ever blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.conversation import ConversationMemory
+from bot.engine import Answer, Engine
+from bot.telegram.ratelimit import UserRateLimiter
+from bot.telegram.store import BotStore
+from isnad.settings import Settings
+
+if TYPE_CHECKING:
+    from indexing.pipeline import IndexReport
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[ConversationMemory], Engine]
+SERVICES = "isnad"  # the bot_data key
+MAX_QUESTION_CHARS = 1000
+_HEADLINES_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class Archive:
+    """What the bot knows, for /help: indexed files, paragraphs, a few headlines."""
+
+    files: int = 0
+    paragraphs: int = 0
+    headlines: tuple[str, ...] = ()
+
+
+def describe_archive(engine: Engine) -> Archive:
+    """Count the engine's indexed paragraphs and files and pick one headline per file."""
+    paragraphs = engine.retriever.store.paragraphs()
+    files: dict[str, str] = {}
+    for p in paragraphs:
+        for occurrence in p.occurrences or ():
+            files.setdefault(occurrence.source, "")
+        files.setdefault(p.source, "")
+        if p.headline and not files[p.source]:
+            files[p.source] = p.headline
+    headlines = tuple(dict.fromkeys(h for _, h in sorted(files.items()) if h))[:_HEADLINES_SHOWN]
+    return Archive(files=len(files), paragraphs=len(paragraphs), headlines=headlines)
+
+
+class ChatLocks:
+    """One asyncio.Lock per chat, so a chat's messages are answered in the order they came.
+
+    Updates are handled concurrently and asyncio.Lock wakes waiters first in, first out;
+    handlers take the lock before their first await, so arrival order is kept. Locks of
+    idle chats are dropped to keep memory bounded.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._holders: dict[int, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, chat_id: int) -> AsyncIterator[None]:
+        """Wait for the chat's turn."""
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._holders[chat_id] = self._holders.get(chat_id, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._holders[chat_id] -= 1
+            if not self._holders[chat_id]:
+                del self._holders[chat_id]
+                del self._locks[chat_id]
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+@dataclass
+class Services:
+    """The bot's collaborators; `engine` is replaced whole after /reindex."""
+
+    settings: Settings
+    store: BotStore
+    memory: ConversationMemory
+    engine: Engine
+    engine_factory: EngineFactory
+    limiter: UserRateLimiter
+    archive: Archive = field(default_factory=Archive)
+    max_question_chars: int = MAX_QUESTION_CHARS
+    locks: ChatLocks = field(default_factory=ChatLocks)
+    reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def is_admin(self, user_id: int | None) -> bool:
+        """Whether the user may run admin commands (ISNAD_ADMINS)."""
+        return user_id is not None and user_id in self.settings.admins
+
+    def is_allowed(self, *ids: int | None) -> bool:
+        """ISNAD_ALLOWED_CHATS: empty lets everyone in; admins are always let in."""
+        allowed = self.settings.allowed_chats
+        if not allowed:
+            return True
+        return any(i is not None and (i in allowed or i in self.settings.admins) for i in ids)
+
+    def ask(self, question: str, conversation: str, chat_id: int, user_id: int | None) -> tuple[Answer, int]:
+        """Answer in the given conversation and record the answer; returns it and its row id."""
+        started = time.perf_counter()
+        answer = self.engine.ask(question, conversation=conversation)
+        seconds = time.perf_counter() - started
+        answer_id = self.store.record_answer(chat_id, user_id, conversation, answer, seconds)
+        log.info(
+            "answered chat %s in %.0f ms (%s, %d citations)",
+            chat_id,
+            seconds * 1000,
+            "answered" if answer.answered else "declined",
+            len(answer.citations),
+        )
+        return answer, answer_id
+
+    def reindex(self) -> tuple[IndexReport, Engine, Archive]:
+        """Index the corpus under the data-dir lock, then build a fresh engine over it."""
+        from indexing.lock import DataDirLock
+        from indexing.pipeline import build_indexer
+
+        settings = self.settings
+        with DataDirLock(settings.data_dir):
+            report = build_indexer(
+                settings.data_dir, settings.chroma_host, settings.chroma_port, progress=False
+            ).run(settings.corpus_dir)
+        engine = self.engine_factory(self.memory)
+        return report, engine, describe_archive(engine)
