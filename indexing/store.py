@@ -28,10 +28,25 @@ COLLECTION = "isnad_paragraphs"
 _PAGE = 2000
 
 
-def chroma_client(data_dir: Path | None, host: str | None = None, port: int | None = None) -> ClientAPI:
-    """An embedded store in data_dir, or a Chroma server when host is given."""
+def chroma_client(
+    data_dir: Path | None,
+    host: str | None = None,
+    port: int | None = None,
+    token: str | None = None,
+) -> ClientAPI:
+    """An embedded store in data_dir, or a Chroma server when host is given.
+
+    A server must listen on loopback or behind authentication: `token` is sent as a
+    bearer token for servers that require one (CHROMA_AUTH_TOKEN).
+    """
     settings = ChromaSettings(anonymized_telemetry=False)
     if host:
+        if token:
+            settings = ChromaSettings(
+                anonymized_telemetry=False,
+                chroma_client_auth_provider="chromadb.auth.token_authn.TokenAuthClientProvider",
+                chroma_client_auth_credentials=token,
+            )
         try:
             return chromadb.HttpClient(host=host, port=port or 8000, settings=settings)
         except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here

