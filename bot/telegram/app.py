@@ -1,11 +1,12 @@
 """The Telegram front end's wiring: the Application, its lifecycle, long polling or a webhook.
 
 `build_application` makes a python-telegram-bot `Application` whose post_init opens the
-SQLite store and builds the engine (through the injected factory, off the loop) into
-`bot_data`. `serve` runs it until an event is set, which both `isnad bot` (on SIGINT or
-SIGTERM) and the tests (from another thread) use; the webhook is served by aiohttp
-(already installed with llama-index) rather than PTB's tornado-based `run_webhook`, which
-would need the `webhooks` extra.
+state store (SQLite in the data dir, or the PostgreSQL of `ISNAD_STATE_URL` that replicas
+share) and builds the engine (through the injected factory, off the loop) into `bot_data`.
+`serve` runs it until an event is set, which both `isnad bot` (on SIGINT or SIGTERM) and the
+tests (from another thread) use; the webhook is served by aiohttp (already installed with
+llama-index) rather than PTB's tornado-based `run_webhook`, which would need the `webhooks`
+extra.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bot.telegram.handlers import COMMANDS, register
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.redact import hide_in_logs
 from bot.telegram.services import SERVICES, EngineFactory, Services, describe_archive
-from bot.telegram.store import STORE_FILE, BotStore, SqliteConversationMemory
+from bot.telegram.state import open_state
 from indexing.errors import ConfigError
 from isnad.settings import Settings
 
@@ -55,13 +56,12 @@ def build_application(
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set (environment or .env); get a token from @BotFather")
     hide_in_logs(token)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, which carry the token
-    path = store_path or settings.data_dir / STORE_FILE
     if settings.webhook_url:
         webhook_options(settings)  # a malformed webhook setting fails now, not after connecting
 
     async def post_init(application: BotApplication) -> None:
-        store = await asyncio.to_thread(BotStore, path)
-        memory = SqliteConversationMemory(store)
+        store = await asyncio.to_thread(open_state, settings, store_path)
+        memory = store.memory()
         engine = await asyncio.to_thread(engine_factory, memory)
         archive = await asyncio.to_thread(describe_archive, engine)
         application.bot_data[SERVICES] = Services(

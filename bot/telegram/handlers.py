@@ -33,7 +33,7 @@ from bot.telegram.feedback import Feedback, feedback_keyboard
 from bot.telegram.formatting import answer_messages, sources_messages, text_message, text_messages
 from bot.telegram.ratelimit import Verdict
 from bot.telegram.services import SERVICES, Archive, Services
-from bot.telegram.store import BotStore, StoredAnswer
+from bot.telegram.state import BotState, StoredAnswer
 from indexing.errors import IndexLockedError, IsnadError
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def chat_key(chat_id: int) -> str:
     return f"tg:{chat_id}"
 
 
-def conversation_key(store: BotStore, message: Message, bot_id: int) -> str:
+def conversation_key(store: BotState, message: Message, bot_id: int) -> str:
     """Private chats have one conversation; in groups each reply thread is its own.
 
     A reply to one of the bot's answers continues that answer's conversation; a reply to

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bot.conversation import ConversationMemory
 from bot.engine import Answer, Engine
 from bot.telegram.ratelimit import UserRateLimiter
-from bot.telegram.store import BotStore
+from bot.telegram.state import BotState
 from isnad.settings import Settings
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class Services:
     """The bot's collaborators; `engine` is replaced whole after /reindex."""
 
     settings: Settings
-    store: BotStore
+    store: BotState
     memory: ConversationMemory
     engine: Engine
     engine_factory: EngineFactory

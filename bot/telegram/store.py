@@ -14,11 +14,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from bot.conversation import ConversationMemory, Turn
 from bot.engine import Answer
+from bot.telegram.state import Stats, StoredAnswer, StoredCitation, paragraph_ids
 
 STORE_FILE = "telegram.sqlite3"
 _SCHEMA_VERSION = 1
@@ -86,57 +86,8 @@ CREATE TABLE IF NOT EXISTS wrong_sources (
 """
 
 
-@dataclass(frozen=True)
-class StoredCitation:
-    """A cited paragraph as recorded with an answer, with the index's paragraph id."""
-
-    n: int
-    paragraph_id: str
-    source: str
-    paragraph: int
-    title: str
-    text: str
-
-
-@dataclass(frozen=True)
-class StoredAnswer:
-    """An answer the bot sent: what feedback buttons and /sources refer to."""
-
-    id: int
-    chat_id: int
-    conversation: str
-    question: str
-    text: str
-    answered: bool
-    citations: tuple[StoredCitation, ...]
-
-
-@dataclass(frozen=True)
-class Stats:
-    """Usage and feedback counts for /stats."""
-
-    chats: int
-    conversations: int
-    answers: int
-    answered: int
-    up: int
-    down: int
-    wrong_sources: int
-    flagged: tuple[tuple[str, int, int], ...]  # (source, paragraph, flags), most flagged first
-    slowest_seconds: float
-
-
-def paragraph_ids(answer: Answer) -> dict[int, str]:
-    """Citation number -> the index's paragraph id, found among the passages the engine ranked."""
-    by_place = {
-        (p.paragraph.source, p.paragraph.paragraph): p.paragraph.paragraph_id for p in answer.retrieved
-    }
-    # A citation always comes from a retrieved passage; the fallback only guards odd answerers.
-    return {c.n: by_place.get((c.source, c.paragraph), f"{c.source}#{c.paragraph}") for c in answer.citations}
-
-
 class BotStore:
-    """The bot's SQLite file: one connection, one lock, one transaction per write."""
+    """The bot's SQLite file (a `BotState`): one connection, one lock, one transaction per write."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -158,6 +109,12 @@ class BotStore:
     def in_data_dir(cls, data_dir: Path) -> BotStore:
         """The store at its usual place in a data dir."""
         return cls(data_dir / STORE_FILE)
+
+    def memory(
+        self, max_turns: int | None = None, max_conversations: int | None = None
+    ) -> SqliteConversationMemory:
+        """The conversation memory kept in this file."""
+        return SqliteConversationMemory(self, max_turns, max_conversations)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

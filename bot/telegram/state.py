@@ -1,0 +1,164 @@
+"""What the bot must not forget, as an interface: SQLite in the data dir, or PostgreSQL for replicas.
+
+`BotState` is everything the handlers keep between updates: conversation turns (through the
+`ConversationMemory` it hands out), answers with their cited paragraph ids, which sent
+message carried which answer, votes and wrong-source flags. One process is served well by
+the SQLite file (`store.BotStore`); several bot replicas behind a load balancer must share
+one store, so any replica can continue a conversation begun on another, and that is
+PostgreSQL (`pgstore.PostgresStore`), picked by `ISNAD_STATE_URL`. Every method is
+synchronous and thread-safe: the handlers call them from worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from bot.conversation import ConversationMemory
+from bot.engine import Answer
+from indexing.errors import ConfigError
+from isnad.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoredCitation:
+    """A cited paragraph as recorded with an answer, with the index's paragraph id."""
+
+    n: int
+    paragraph_id: str
+    source: str
+    paragraph: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer the bot sent: what feedback buttons and /sources refer to."""
+
+    id: int
+    chat_id: int
+    conversation: str
+    question: str
+    text: str
+    answered: bool
+    citations: tuple[StoredCitation, ...]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Usage and feedback counts for /stats."""
+
+    chats: int
+    conversations: int
+    answers: int
+    answered: int
+    up: int
+    down: int
+    wrong_sources: int
+    flagged: tuple[tuple[str, int, int], ...]  # (source, paragraph, flags), most flagged first
+    slowest_seconds: float
+
+
+def paragraph_ids(answer: Answer) -> dict[int, str]:
+    """Citation number -> the index's paragraph id, found among the passages the engine ranked."""
+    by_place = {
+        (p.paragraph.source, p.paragraph.paragraph): p.paragraph.paragraph_id for p in answer.retrieved
+    }
+    # A citation always comes from a retrieved passage; the fallback only guards odd answerers.
+    return {c.n: by_place.get((c.source, c.paragraph), f"{c.source}#{c.paragraph}") for c in answer.citations}
+
+
+class BotState(Protocol):
+    """The bot's durable state; each write is one transaction."""
+
+    def memory(
+        self, max_turns: int | None = None, max_conversations: int | None = None
+    ) -> ConversationMemory:
+        """The conversation memory kept in this store, bounded like the in-memory one."""
+        ...
+
+    def record_answer(
+        self, chat_id: int, user_id: int | None, conversation: str, answer: Answer, seconds: float
+    ) -> int:
+        """Keep an answer and its citations (with paragraph ids); returns its id."""
+        ...
+
+    def link_messages(self, chat_id: int, message_ids: list[int], answer_id: int, conversation: str) -> None:
+        """Remember which answer (and conversation) each sent message belongs to."""
+        ...
+
+    def conversation_of(self, chat_id: int, message_id: int) -> str | None:
+        """The conversation a bot message belongs to, if it carried an answer."""
+        ...
+
+    def answer_of_message(self, chat_id: int, message_id: int) -> StoredAnswer | None:
+        """The answer a bot message carried."""
+        ...
+
+    def last_answer(self, chat_id: int) -> StoredAnswer | None:
+        """The chat's most recent answer."""
+        ...
+
+    def answer(self, answer_id: int) -> StoredAnswer | None:
+        """One recorded answer with its citations."""
+        ...
+
+    def vote(self, answer_id: int, user_id: int, vote: int) -> bool:
+        """Record 👍 (+1) or 👎 (-1), replacing the user's earlier vote; False if no such answer."""
+        ...
+
+    def wrong_source(self, answer_id: int, n: int, user_id: int) -> str | None:
+        """Flag citation n of an answer as a wrong source; returns the paragraph id flagged."""
+        ...
+
+    def feedback_by_paragraph(self) -> dict[str, tuple[int, int, int]]:
+        """Paragraph id -> (👍 on answers citing it, 👎 on answers citing it, wrong-source flags)."""
+        ...
+
+    def stats(self, top: int = 5) -> Stats:
+        """Counts for the admins."""
+        ...
+
+    def reset_chat(self, chat_key: str) -> None:
+        """Forget a chat's conversation and, in a group, every thread under it."""
+        ...
+
+    def close(self) -> None:
+        """Release files or connections; safe to call twice."""
+        ...
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (if any) replaced by ***, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port is not None else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def open_state(settings: Settings, sqlite_path: Path | None = None) -> BotState:
+    """The store `ISNAD_STATE_URL` names, else the SQLite file in the data dir (or at sqlite_path)."""
+    if settings.state_url:
+        try:
+            from bot.telegram.pgstore import PostgresStore
+        except ImportError:
+            raise ConfigError("ISNAD_STATE_URL needs psycopg 3: pip install 'psycopg[binary,pool]'") from None
+        store: BotState = PostgresStore(settings.state_url)
+        log.info("bot state in PostgreSQL at %s", redact_url(settings.state_url))
+        return store
+    from bot.telegram.store import STORE_FILE, BotStore
+
+    path = sqlite_path or settings.data_dir / STORE_FILE
+    log.info("bot state in SQLite at %s", path)
+    return BotStore(path)

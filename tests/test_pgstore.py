@@ -1,0 +1,546 @@
+"""The bot's state behind one interface: the same contract on SQLite and on a real PostgreSQL.
+
+PostgreSQL is Debian's `postgresql` package, started once for this module with initdb and
+pg_ctl on 127.0.0.1 at a free port in a tmp dir (as an unprivileged user when the tests run
+as root, since PostgreSQL refuses to run as root); each test gets a database of its own.
+Where the binaries are missing the PostgreSQL cases skip and say which package to install.
+The last test runs two real bot replicas in webhook mode on one database, the way a load
+balancer would spread one chat's updates over them.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.conversation import Turn
+from bot.engine import Answer, Citation, Engine, build
+from bot.retrieval import Passage
+from bot.telegram import texts
+from bot.telegram.state import BotState, open_state, redact_url
+from bot.telegram.store import STORE_FILE, BotStore
+from indexing.errors import ConfigError
+from indexing.store import Occurrence, StoredParagraph
+from isnad.settings import Settings
+from tests.conftest import SEEDS
+from tests.fake_telegram import FakeBotAPI
+from tests.test_telegram import FOLLOW_UP, RESOLUTION, RunningBot, answers_to, buttons, sharing
+
+PACKAGE_HINT = "install Debian's `postgresql` package (apt-get install postgresql)"
+ADMIN = "isnad"  # the superuser initdb creates; trusted on loopback, other roles need a password
+
+
+# -- a real PostgreSQL server
+
+
+def find_postgres_bin() -> Path | None:
+    """The newest PostgreSQL server's bin folder (Debian keeps initdb and pg_ctl off PATH)."""
+
+    def version(folder: str) -> int:
+        name = Path(folder).parent.name
+        return int(name) if name.isdigit() else 0
+
+    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version, reverse=True)
+    on_path = shutil.which("pg_ctl")
+    if on_path:
+        folders.append(str(Path(on_path).resolve().parent))
+    for folder in folders:
+        if (Path(folder) / "initdb").is_file() and (Path(folder) / "pg_ctl").is_file():
+            return Path(folder)
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on loopback."""
+
+    bindir: Path
+    root: Path
+    port: int = 0
+    uid: int | None = None  # run the server as this user (when the tests run as root)
+    gid: int | None = None
+    databases: int = 0
+
+    @classmethod
+    def start(cls, bindir: Path) -> PostgresServer:
+        root = Path(tempfile.mkdtemp(prefix="isnad-pg-"))  # not under pytest's root-only tmp dirs
+        server = cls(bindir, root)
+        if os.geteuid() == 0:
+            try:
+                account = pwd.getpwnam("postgres")  # made by the Debian package
+            except KeyError:
+                account = pwd.getpwnam("nobody")
+            server.uid, server.gid = account.pw_uid, account.pw_gid
+            os.chown(root, account.pw_uid, account.pw_gid)
+        data = root / "data"
+        server.run(
+            "initdb", "-D", str(data), "-U", ADMIN, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"
+        )  # fmt: skip
+        # Rewriting existing files keeps their owner, so root may edit them.
+        (data / "pg_hba.conf").write_text(
+            f"host all {ADMIN} 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+        )
+        with (data / "postgresql.conf").open("a") as conf:
+            # Unix sockets off (no /run/postgresql needed); durability off: throwaway data.
+            conf.write(
+                "listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+            )
+        for _ in range(3):  # another process may take the free port before the server binds it
+            server.port = free_port()
+            with (data / "postgresql.conf").open("a") as conf:
+                conf.write(f"port = {server.port}\n")
+            done = server.run(
+                "pg_ctl", "-D", str(data), "-l", str(root / "server.log"), "-w", "-t", "60", "start",
+                check=False,
+            )  # fmt: skip
+            if done.returncode == 0:
+                return server
+        log = (root / "server.log").read_text(errors="replace")[-2000:]
+        shutil.rmtree(root, ignore_errors=True)
+        raise RuntimeError(f"PostgreSQL did not start:\n{done.stdout}{done.stderr}\n{log}")
+
+    def run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a server program as the server's user."""
+        done = subprocess.run(
+            [str(self.bindir / program), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C", "TZ": "UTC"},
+            cwd=self.root,
+            user=self.uid,
+            group=self.gid,
+            extra_groups=[] if self.uid is not None else None,
+        )
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{program} failed: {done.stdout}{done.stderr}")
+        return done
+
+    def stop(self) -> None:
+        self.run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop", check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str, user: str = ADMIN, password: str | None = None) -> str:
+        auth = f"{user}:{password}" if password else user
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
+
+    def admin(self, *statements: str) -> None:
+        """Run statements as the superuser, outside a transaction (CREATE DATABASE needs that)."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as db:
+            for statement in statements:
+                db.execute(statement)
+
+    def new_database(self, owner: str = ADMIN) -> str:
+        """A fresh, empty database; returns its name."""
+        self.databases += 1
+        name = f"isnad_test_{self.databases}"
+        self.admin(f'CREATE DATABASE {name} OWNER "{owner}"')
+        return name
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed: pip install 'psycopg[binary,pool]'")
+    bindir = find_postgres_bin()
+    if bindir is None:
+        pytest.skip(f"PostgreSQL server binaries (initdb, pg_ctl) not found: {PACKAGE_HINT}")
+    server = PostgresServer.start(bindir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    return postgres.url(postgres.new_database())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], BotState]]:
+    """Opens the test's store; each call is another instance over the same data (a restart, a replica)."""
+    opened: list[BotState] = []
+    if request.param == "sqlite":
+        path = tmp_path / "state.sqlite3"
+
+        def make() -> BotState:
+            return BotStore(path)
+    else:
+        url = request.getfixturevalue("pg_url")
+        from bot.telegram.pgstore import PostgresStore
+
+        def make() -> BotState:
+            return PostgresStore(url)
+
+    def opener() -> BotState:
+        store = make()
+        opened.append(store)
+        return store
+
+    yield opener
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store: Callable[[], BotState]) -> BotState:
+    return open_store()
+
+
+# -- answers to record
+
+ARABIC = "قَرَارُ مَجْلِسِ الأمـــن ٢٤٠١ (2401) يطالب بهدنة — «الكويت والسويد»"
+
+
+def make_answer(question: str, cited: list[tuple[str, int, str]], text: str = ARABIC) -> Answer:
+    """An Answer citing (source, paragraph, text) in order, each backed by a retrieved passage."""
+    passages = [
+        Passage(
+            StoredParagraph(f"pid:{source}:{n}", source, n, body, "عنوان", "", (Occurrence(source, n),)), 0.8
+        )
+        for source, n, body in cited
+    ]
+    citations = [
+        Citation(i, p.paragraph.source, p.paragraph.title, p.paragraph.paragraph, p.paragraph.text, 0.8)
+        for i, p in enumerate(passages, 1)
+    ]
+    return Answer(question, question, text, bool(citations), "extractive", citations, passages, {})
+
+
+# -- the store contract, on both
+
+
+def test_answers_and_messages_round_trip(store: BotState) -> None:
+    group = -1001234567890123  # chat ids of supergroups exceed 32 bits
+    first = store.record_answer(
+        group, 7, "tg:-1001234567890123:5", make_answer("س1", [("a.txt", 3, ARABIC)]), 0.5
+    )
+    second = store.record_answer(
+        group,
+        None,
+        "tg:-1001234567890123:9",
+        make_answer("س2", [("b.txt", 1, "ب"), ("a.txt", 3, ARABIC)]),
+        1.5,
+    )
+    declined = store.record_answer(42, 42, "tg:42", make_answer("س3", [], "لا أجد"), 0.1)
+    assert len({first, second, declined}) == 3
+
+    last = store.last_answer(group)
+    assert last is not None and last.id == second and last.conversation == "tg:-1001234567890123:9"
+    assert [(c.n, c.paragraph_id, c.source, c.paragraph) for c in last.citations] == [
+        (1, "pid:b.txt:1", "b.txt", 1),
+        (2, "pid:a.txt:3", "a.txt", 3),
+    ]
+    assert last.citations[1].text == ARABIC and last.citations[1].title == "عنوان"  # Arabic intact
+    one = store.answer(first)
+    assert one is not None and one.text == ARABIC and one.question == "س1" and one.answered
+    no = store.answer(declined)
+    assert no is not None and not no.answered and no.citations == ()
+    assert store.answer(10**9) is None and store.last_answer(5) is None
+
+    store.link_messages(group, [100, 101], first, "tg:-1001234567890123:5")
+    assert store.conversation_of(group, 101) == "tg:-1001234567890123:5"
+    assert store.answer_of_message(group, 100) == one
+    store.link_messages(group, [101], second, "tg:-1001234567890123:9")  # re-linking replaces
+    found = store.answer_of_message(group, 101)
+    assert found is not None and found.id == second
+    assert store.conversation_of(group, 102) is None and store.answer_of_message(7, 100) is None
+
+
+def test_votes_flags_and_stats(store: BotState) -> None:
+    a = store.record_answer(1, 1, "tg:1", make_answer("س", [("a.txt", 3, "أ"), ("b.txt", 4, "ب")]), 0.4)
+    b = store.record_answer(2, 2, "tg:2", make_answer("س", [("b.txt", 4, "ب")]), 2.5)
+    store.record_answer(2, 2, "tg:2", make_answer("س", []), 0.1)
+    assert store.vote(a, 1, -1) and store.vote(a, 1, 1)  # the later vote replaces the earlier
+    assert store.vote(a, 2, -1) and store.vote(b, 1, 1)
+    assert not store.vote(10**9, 1, 1)
+    with pytest.raises(ValueError):
+        store.vote(a, 1, 0)
+    assert store.wrong_source(a, 2, 1) == "pid:b.txt:4"
+    assert store.wrong_source(a, 2, 1) == "pid:b.txt:4"  # one flag per user and citation
+    assert store.wrong_source(b, 1, 2) == "pid:b.txt:4"
+    assert store.wrong_source(a, 1, 3) == "pid:a.txt:3"
+    assert store.wrong_source(a, 9, 1) is None and store.wrong_source(10**9, 1, 1) is None
+
+    assert store.feedback_by_paragraph() == {"pid:a.txt:3": (1, 1, 1), "pid:b.txt:4": (2, 1, 2)}
+    store.memory().add("tg:1", Turn("س", "س", "ج", []))
+    stats = store.stats()
+    assert (stats.chats, stats.answers, stats.answered, stats.conversations) == (2, 3, 2, 1)
+    assert (stats.up, stats.down, stats.wrong_sources) == (2, 1, 3)
+    assert stats.flagged == (("b.txt", 4, 2), ("a.txt", 3, 1))
+    assert stats.slowest_seconds == pytest.approx(2.5)
+    assert store.stats(top=1).flagged == (("b.txt", 4, 2),)
+
+
+def test_memory_is_bounded_and_keeps_arabic(store: BotState) -> None:
+    memory = store.memory(max_turns=2, max_conversations=3)
+    cited = [{"n": 1, "source": "a.txt", "text": ARABIC, "score": 0.5}]
+    for key in ("a", "b", "c", "d"):
+        for i in range(3):
+            memory.add(key, Turn(f"{ARABIC} {i}", f"q{i}", f"a{i}", cited))
+    assert memory.history("a") == []  # the least recently used conversation is forgotten
+    history = memory.history("d")
+    assert [t.answer for t in history] == ["a1", "a2"]  # oldest first, the oldest turn dropped
+    assert history[0].question == f"{ARABIC} 1" and history[0].citations == cited
+    memory.reset("d")
+    assert memory.history("d") == [] and [t.answer for t in memory.history("c")] == ["a1", "a2"]
+
+
+def test_reset_chat_forgets_its_threads_only(store: BotState) -> None:
+    memory = store.memory()
+    keys = ["tg:7", "tg:7:1", "tg:7:2", "tg:77", "tg:77:1", "tg:%", "tg:%:1", "tg:x:1"]
+    for key in keys:
+        memory.add(key, Turn("س", "س", key, []))
+    store.reset_chat("tg:7")
+    store.reset_chat("tg:%")  # LIKE wildcards in a key are matched literally
+    assert [k for k in keys if memory.history(k)] == ["tg:77", "tg:77:1", "tg:x:1"]
+
+
+def test_state_survives_reopening(open_store: Callable[[], BotState]) -> None:
+    before = open_store()
+    answer_id = before.record_answer(3, 3, "tg:3", make_answer(RESOLUTION, [("a.txt", 1, "أ")]), 0.2)
+    before.link_messages(3, [55], answer_id, "tg:3")
+    before.memory().add("tg:3", Turn(RESOLUTION, RESOLUTION, "ج", [{"n": 1}]))
+    before.close()
+    before.close()  # closing twice is harmless
+    after = open_store()  # the schema is created again, idempotently
+    assert [t.question for t in after.memory().history("tg:3")] == [RESOLUTION]
+    found = after.answer_of_message(3, 55)
+    assert found is not None and found.id == answer_id and found.citations[0].paragraph_id == "pid:a.txt:1"
+
+
+def test_two_instances_write_at_once(open_store: Callable[[], BotState]) -> None:
+    """Two stores on the same data (two replicas) and many threads each: nothing lost, bounds kept."""
+    stores = [open_store(), open_store()]
+    memories = [s.memory(max_turns=3) for s in stores]
+    errors: list[BaseException] = []
+    per_thread = 10
+
+    def work(t: int) -> None:
+        store, memory = stores[t % 2], memories[t % 2]
+        try:
+            for i in range(per_thread):
+                memory.add(f"tg:{t}", Turn(f"q{i}", f"q{i}", f"a{i}", []))
+                memory.add("tg:shared", Turn(f"q{t}.{i}", "", "", []))
+                answer_id = store.record_answer(t, t, f"tg:{t}", make_answer("س", [("a.txt", 1, "أ")]), 0.01)
+                assert store.vote(answer_id, t, 1)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    for t in range(8):
+        assert [turn.answer for turn in memories[(t + 1) % 2].history(f"tg:{t}")] == ["a7", "a8", "a9"]
+    assert len(memories[0].history("tg:shared")) == 3
+    stats = stores[1].stats()
+    assert (stats.answers, stats.up, stats.conversations) == (8 * per_thread, 8 * per_thread, 9)
+
+
+# -- settings and secrets
+
+
+def test_state_url_setting() -> None:
+    assert Settings.from_env({}, dotenv=None).state_url is None
+    url = "postgresql://isnad:pa55-w0rd@db.internal:5432/isnad"
+    settings = Settings.from_env({"ISNAD_STATE_URL": url}, dotenv=None)
+    assert settings.state_url == url and "pa55-w0rd" not in repr(settings)
+    with pytest.raises(ConfigError, match="ISNAD_STATE_URL") as caught:
+        Settings.from_env({"ISNAD_STATE_URL": "mysql://root:hunter2@db/isnad"}, dotenv=None)
+    assert "hunter2" not in str(caught.value)
+    assert redact_url(url) == "postgresql://isnad:***@db.internal:5432/isnad"
+    assert redact_url("postgresql://isnad@[::1]/isnad") == "postgresql://isnad@[::1]/isnad"
+    assert (
+        redact_url("postgres://u:p@[::1]:5/d?sslmode=require") == "postgres://u:***@[::1]:5/d?sslmode=require"
+    )
+
+
+def test_sqlite_stays_the_default(tmp_path: Path) -> None:
+    store = open_state(Settings(data_dir=tmp_path / "data"))
+    try:
+        assert isinstance(store, BotStore) and store.path == tmp_path / "data" / STORE_FILE
+    finally:
+        store.close()
+
+
+def test_password_never_reaches_messages_or_logs(
+    postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    password = "Zq7-very-secret-pw"
+    postgres.admin(f"CREATE ROLE replica LOGIN PASSWORD '{password}'")
+    database = postgres.new_database(owner="replica")
+    url = postgres.url(database, "replica", password)
+    caplog.set_level(logging.DEBUG)
+    store = open_state(Settings(state_url=url))
+    try:
+        answer_id = store.record_answer(1, 1, "tg:1", make_answer("س", [("a.txt", 1, "أ")]), 0.1)
+        assert store.last_answer(1) is not None and store.vote(answer_id, 1, 1)
+        assert password not in repr(store) and "replica:***@" in repr(store)
+    finally:
+        store.close()
+    with pytest.raises(ConfigError) as caught:
+        open_state(Settings(state_url=postgres.url(database, "replica", password + "-wrong")))
+    message = str(caught.value)
+    assert "replica:***@127.0.0.1" in message and "password authentication failed" in message
+    assert password not in message
+    assert "bot state in PostgreSQL at postgresql://replica:***@" in caplog.text
+    assert password not in caplog.text
+
+
+def test_unreachable_database_is_a_clear_error(postgres: PostgresServer) -> None:
+    from bot.telegram.pgstore import PostgresStore
+
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=r"cannot use the state database postgresql://isnad@127\.0\.0\.1"):
+        PostgresStore(f"postgresql://isnad@127.0.0.1:{free_port()}/isnad", connect_timeout=3)
+    assert time.monotonic() - started < 10
+
+
+# -- two bot replicas behind a load balancer
+
+
+@pytest.fixture(scope="module")
+def base_engine(seeds_data: Path) -> Engine:
+    return build(seeds_data)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+class Replica:
+    """One bot process's webhook, as the load balancer reaches it."""
+
+    def __init__(self, bot: RunningBot, port: int, secret: str) -> None:
+        self.bot, self.port, self.secret = bot, port, secret
+
+    def deliver(self, update: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/tg/hook",
+            data=json.dumps(update).encode(),
+            headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": self.secret},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+
+
+@pytest.mark.network
+def test_two_replicas_share_conversations_and_feedback(
+    postgres: PostgresServer, pg_url: str, base_engine: Engine, seeds_data: Path, tmp_path: Path
+) -> None:
+    secret = "replicas-share-this-secret"
+    updates = iter(range(1, 1000))
+    with FakeBotAPI() as fake:
+        settings = Settings(
+            data_dir=seeds_data,
+            corpus_dir=SEEDS,
+            telegram_token=fake.token,
+            telegram_base_url=fake.base_url,
+            webhook_url="https://isnad.example/tg/hook",
+            webhook_secret=secret,
+            state_url=pg_url,
+            admins=frozenset({905}),
+        )
+        replicas: list[Replica] = []
+        try:
+            for name in ("a", "b"):
+                port = free_port()
+                bot = RunningBot(
+                    fake,
+                    replace(settings, webhook_listen=f"127.0.0.1:{port}"),
+                    sharing(base_engine),
+                    tmp_path / f"{name}.sqlite3",  # not used: ISNAD_STATE_URL wins
+                )
+                replicas.append(Replica(bot.__enter__(), port, secret))
+                fake.wait_for(
+                    lambda calls: len([c for c in calls if c.method == "setWebhook"]) >= len(replicas),
+                    what=f"replica {name} to listen",
+                )
+            a, b = replicas
+
+            def message(
+                replica: Replica, chat: dict[str, Any], user: dict[str, Any], text: str, **kw: Any
+            ) -> None:
+                replica.deliver({"update_id": next(updates), "message": fake.message(chat, user, text, **kw)})
+
+            # A private conversation begun on A continues on B.
+            chat, user = fake.private_chat(901), fake.user(901)
+            message(a, chat, user, RESOLUTION)
+            [first] = answers_to(fake, 901, 0)
+            message(b, chat, user, FOLLOW_UP)
+            [follow] = answers_to(fake, 901, 1)
+            assert "الكويت" in follow.params["text"]
+
+            # In a group, a reply to A's answer reaches B, which finds that answer's thread.
+            group, alice = fake.group_chat(-1009), fake.user(902)
+            message(a, group, alice, f"@isnad_test_bot {RESOLUTION}")
+            [answer] = answers_to(fake, -1009, 0)
+            # A links the sent message to its thread right after Telegram confirms it; a person
+            # replies seconds later, the test at once, so it waits for that link like a person.
+            wait_until(lambda: b.bot.services.store.conversation_of(-1009, answer.result["message_id"]))
+            message(
+                b, group, alice, FOLLOW_UP, reply_to=fake.stored_message(-1009, answer.result["message_id"])
+            )
+            [threaded] = answers_to(fake, -1009, 1)
+            assert "الكويت" in threaded.params["text"]
+
+            # Feedback pressed on B under A's first answer is what A sees.
+            pressed = {x["text"]: x["callback_data"] for x in buttons(first)}
+            wrong = next(data for label, data in pressed.items() if "[1]" in label)
+            original = fake.stored_message(901, first.result["message_id"])
+            for n, data in enumerate((pressed["👍"], wrong)):
+                query = {
+                    "id": f"cq{n}",
+                    "from": user,
+                    "chat_instance": "901",
+                    "message": original,
+                    "data": data,
+                }
+                b.deliver({"update_id": next(updates), "callback_query": query})
+            fake.wait_for(
+                lambda calls: len([c for c in calls if c.method == "answerCallbackQuery"]) >= 2,
+                what="both presses to be answered",
+            )
+            stats = a.bot.services.store.stats()
+            assert (stats.up, stats.down, stats.wrong_sources) == (1, 0, 1)
+            cited = a.bot.services.store.answer_of_message(901, first.result["message_id"]).citations[0]
+            assert a.bot.services.store.feedback_by_paragraph()[cited.paragraph_id] == (1, 0, 1)
+            admin, admin_chat = fake.user(905), fake.private_chat(905)
+            message(a, admin_chat, admin, "/stats")
+            [report] = answers_to(fake, 905, 0)
+            assert "👍 1 — 👎 0 — مصادر خاطئة: 1" in report.params["text"]
+            assert texts.STATS_FLAGGED in report.params["text"] and cited.source in report.params["text"]
+            assert not (tmp_path / "a.sqlite3").exists() and not (tmp_path / "b.sqlite3").exists()
+        finally:
+            for replica in reversed(replicas):
+                replica.bot.__exit__()
