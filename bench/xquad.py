@@ -63,3 +63,13 @@ def split(questions: list[Question]) -> tuple[list[Question], list[Question]]:
     dev = [q for q in questions if q.article % 2 == 0]
     test = [q for q in questions if q.article % 2 == 1]
     return dev, test
+
+
+def every_nth(questions: list[Question], stride: int) -> list[Question]:
+    """A fixed, evenly spread subset: every stride-th question in file order."""
+    return questions[::stride]
+
+
+def article_sources(questions: list[Question]) -> dict[int, str]:
+    """Article number -> the corpus file it was written to."""
+    return {q.article: q.source for q in questions}

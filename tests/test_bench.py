@@ -1,0 +1,151 @@
+"""The benchmark's measuring sticks on tiny inputs: ranks, recall, MRR, Arabic F1, percentiles."""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.request
+
+import numpy as np
+import pytest
+
+from bench import growth, metrics, targets
+from bench.fake_bot_api import FakeBotAPI
+
+
+def test_rank_finds_gold_among_the_places_a_hit_occurs() -> None:
+    hits = [frozenset({("a.txt", 2)}), frozenset({("b.txt", 3), ("c.txt", 5)}), frozenset({("d.txt", 2)})]
+    assert metrics.rank_of(("a.txt", 2), hits) == 1
+    assert metrics.rank_of(("c.txt", 5), hits) == 2  # a deduplicated copy still counts
+    assert metrics.rank_of(("z.txt", 1), hits) == 0
+    assert metrics.rank_of(("a.txt", 2), []) == 0
+
+
+def test_recall_and_mrr_count_only_ranks_within_k() -> None:
+    ranks = [1, 2, 5, 0, 11]
+    assert metrics.recall_at(ranks, 1) == pytest.approx(1 / 5)
+    assert metrics.recall_at(ranks, 5) == pytest.approx(3 / 5)
+    assert metrics.recall_at(ranks, 10) == pytest.approx(3 / 5)
+    assert metrics.mrr_at(ranks, 10) == pytest.approx((1 + 1 / 2 + 1 / 5) / 5)
+    assert metrics.mrr_at(ranks, 1) == pytest.approx(1 / 5)
+    assert metrics.recall_at([], 5) == 0.0
+    assert metrics.mrr_at([], 10) == 0.0
+
+
+def test_token_f1_ignores_diacritics_tatweel_markers_and_the_article() -> None:
+    assert metrics.token_f1("القاهرة", "قاهرة") == 1.0
+    assert metrics.token_f1("مُحَمَّدٌ", "محمد") == 1.0
+    assert metrics.token_f1("الجـــامعة [1]", "جامعة") == 1.0
+    assert metrics.token_f1("والكتاب", "كتاب") == 1.0
+    assert metrics.token_f1("أحمد", "احمد") == 1.0  # hamza seat folded
+    assert metrics.token_f1("", "") == 1.0
+    assert metrics.token_f1("شيء", "") == 0.0
+    assert metrics.token_f1("مدينة بعيدة", "قرية") == 0.0
+
+
+def test_token_f1_is_the_squad_harmonic_mean() -> None:
+    # prediction: 4 tokens, gold: 2 tokens, 2 shared -> precision 0.5, recall 1.0
+    f1 = metrics.token_f1("فاز الفريق عام 2016", "عام 2016")
+    assert f1 == pytest.approx(2 * 0.5 * 1.0 / 1.5)
+    assert metrics.best_f1("فاز الفريق عام 2016", ["لا شيء", "عام 2016"]) == pytest.approx(f1)
+    assert metrics.best_f1("نص", []) == 0.0
+
+
+def test_contains_gold_matches_whole_normalised_words() -> None:
+    answer = "بلغ عدد السكان ١٠٠ ألف نسمة عام 2010 [1]، حسب الإحصاء [2]."
+    assert metrics.contains_gold(answer, ["100 الف"])  # digits and hamza folded
+    assert metrics.contains_gold(answer, ["عام 2010"])
+    assert not metrics.contains_gold(answer, ["10"])  # not a part of 100 or 2010
+    assert not metrics.contains_gold(answer, ["1"])  # a citation marker is not text
+    assert not metrics.contains_gold(answer, [""])
+    assert metrics.contains_gold("الإحصاء", ["الاحصاء"])
+
+
+def test_percentile_agrees_with_numpy_linear() -> None:
+    values = [5.0, 1.0, 9.0, 3.0, 7.0, 2.0]
+    for q in (0, 10, 50, 95, 100):
+        assert metrics.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+    assert metrics.percentile([4.0], 95) == 4.0
+    assert math.isnan(metrics.percentile([], 50))
+    with pytest.raises(ValueError):
+        metrics.percentile(values, 101)
+
+
+def test_latency_summary_reports_p50_p95_max() -> None:
+    summary = metrics.latency_summary([float(x) for x in range(1, 101)])
+    assert summary["n"] == 100
+    assert summary["p50"] == pytest.approx(50.5)
+    assert summary["p95"] == pytest.approx(95.05)
+    assert summary["max"] == 100.0
+    assert metrics.latency_summary([])["n"] == 0
+
+
+def test_targets_say_pass_or_miss_and_by_how_much() -> None:
+    results = {
+        "retrieval": {"isnad_hybrid": {"test": {"r1": 0.93, "r5": 1.0}}},
+        "answers": {"quality": {"test": {"contains_gold": 0.95, "cites_gold": 0.9}}},
+        "growth": {"sizes": {"1000": {"latency_ms": {"total": {"p50": 20.0, "p95": 150.0}}}}},
+        "speed": {"throughput": {"overhead": 0.05}, "engine_process": {"max_rss_mb": 500.0}},
+    }
+    verdicts = {v.name: v for v in targets.check(results)}
+    assert verdicts["XQuAD-ar R@1"].passed is False
+    assert verdicts["XQuAD-ar R@1"].margin == pytest.approx(-0.02)
+    assert verdicts["XQuAD-ar R@5"].passed is True
+    assert verdicts["warm question p50"].passed is True
+    assert verdicts["warm question p95"].margin == pytest.approx(-50.0)
+    assert verdicts["indexing overhead over the raw embedder"].passed is True
+    assert verdicts["bot RSS"].passed is False
+    assert verdicts["re-index of unchanged seeds"].passed is None  # not measured in this run
+
+
+def test_synthetic_corpus_is_reproducible_and_grows_by_prefix() -> None:
+    pool = growth.build_pool(
+        [
+            "ذهب الولد إلى المدرسة صباح اليوم. ثم عاد إلى البيت بعد الظهر مع أخيه الصغير. "
+            "كانت السماء صافية والطقس جميلا جدا.",
+            "أعلنت الحكومة خطة جديدة للنقل العام في المدينة. وقال الوزير إن الخطة تبدأ الشهر المقبل.",
+            "قصير.",
+        ],
+        ["عنوان أول", "عنوان ثان", ""],
+    )
+    assert len(pool.sentences) == 5  # the one-word sentence is too short to mix
+    assert pool.titles == ("عنوان أول", "عنوان ثان")
+    small = growth.synthetic_paragraphs(pool, 6, seed=7)
+    large = growth.synthetic_paragraphs(pool, 9, seed=7)
+    assert [p.text for p, _ in small] == [p.text for p, _ in large[:6]]
+    assert len({p.text for p, _ in large}) == 9
+    assert all(2 <= len(picks) <= 4 for _, picks in large)
+    assert {(p.source, p.number) for p, _ in large} == {
+        (f"synthetic/{i // growth.PARAGRAPHS_PER_FILE:05d}.txt", i % growth.PARAGRAPHS_PER_FILE + 2)
+        for i in range(9)
+    }
+
+
+def test_composed_vector_is_a_unit_mean_of_its_sentences() -> None:
+    vectors = np.eye(4, dtype=np.float32)
+    composed = np.asarray(growth.composed_vector(vectors, [0, 1]))
+    assert np.linalg.norm(composed) == pytest.approx(1.0)
+    assert composed == pytest.approx(np.array([1, 1, 0, 0]) / math.sqrt(2))
+
+
+def test_fake_bot_api_serves_questions_and_records_replies() -> None:
+    with FakeBotAPI(["سؤال؟"]) as api:
+
+        def call(method: str, params: dict[str, object]) -> object:
+            request = urllib.request.Request(
+                f"{api.base_url}TOKEN/{method}",
+                data=json.dumps(params).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())["result"]
+
+        updates = call("getUpdates", {"offset": 0, "timeout": 0})
+        assert isinstance(updates, list)
+        assert updates[0]["message"]["text"] == "سؤال؟"
+        assert call("getUpdates", {"offset": 2, "timeout": 0}) == []
+        sent = call("sendMessage", {"chat_id": 4242, "text": "جواب [1]"})
+        assert isinstance(sent, dict)
+        assert sent["text"] == "جواب [1]"
+        assert call("setMyCommands", {}) is True
+        assert [text for _, _, text in api.replies()] == ["جواب [1]"]
