@@ -30,18 +30,9 @@ def _quiet_libraries() -> None:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Run the indexing job and print its summary."""
-    from indexing.lock import DataDirLock
-    from indexing.pipeline import build_indexer
+    from isnad.jobs import run_index
 
-    with DataDirLock(settings.data_dir):
-        indexer = build_indexer(
-            settings.data_dir,
-            settings.chroma_host,
-            settings.chroma_port,
-            chroma_token=settings.chroma_token,
-            embedder_factory=settings.embedder_factory(),
-        )
-        report = indexer.run(settings.corpus_dir)
+    report = run_index(settings)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
@@ -56,9 +47,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def open_engine(settings: Settings) -> Engine:
     """The engine over the data dir, indexing the corpus first when there is no index yet."""
     from bot.engine import build
-    from indexing.lock import DataDirLock
-    from indexing.pipeline import build_indexer
     from indexing.store import ParagraphStore, chroma_client
+    from isnad.jobs import run_index
 
     store = ParagraphStore(
         chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port, settings.chroma_token)
@@ -67,15 +57,7 @@ def open_engine(settings: Settings) -> Engine:
         print(
             f"isnad: no index in {settings.data_dir}; indexing {settings.corpus_dir} first", file=sys.stderr
         )
-        with DataDirLock(settings.data_dir):
-            report = build_indexer(
-                settings.data_dir,
-                settings.chroma_host,
-                settings.chroma_port,
-                progress=True,
-                chroma_token=settings.chroma_token,
-                embedder_factory=settings.embedder_factory(),
-            ).run(settings.corpus_dir)
+        report = run_index(settings, progress=True)
         print(f"isnad: indexed {report.paragraphs} paragraphs in {report.seconds:.1f}s", file=sys.stderr)
     return build(
         settings.data_dir,
