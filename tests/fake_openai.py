@@ -28,7 +28,8 @@ class FakeReply:
     """One canned response: assistant content, or an HTTP error, optionally delayed.
 
     `delay` holds the response back that many seconds, to make a client time out;
-    `retry_after` is sent as the Retry-After header; `body` replaces the JSON body.
+    `retry_after` is sent as the Retry-After header; `body` replaces the JSON body, and
+    `raw` the whole body with bytes sent as they are (say, JSON cut short).
     """
 
     content: str | None = None
@@ -37,6 +38,7 @@ class FakeReply:
     delay: float = 0.0
     body: dict[str, Any] | None = None
     echo: bool = False  # reply with every message it was sent, like a model that leaks its prompt
+    raw: bytes | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -51,8 +53,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request stderr lines of http.server."""
 
-    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    def _send_json(
+        self, status: int, payload: dict[str, Any] | bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -89,7 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay and fake._stopping.wait(reply.delay):
             return  # server stopping: drop the request
         headers = {} if reply.retry_after is None else {"Retry-After": str(reply.retry_after)}
-        if reply.body is not None:
+        if reply.raw is not None:
+            self._send_json(reply.status, reply.raw, headers)
+        elif reply.body is not None:
             self._send_json(reply.status, reply.body, headers)
         elif reply.status >= 400:
             error = {"message": f"fake error {reply.status}", "type": "server_error", "code": None}

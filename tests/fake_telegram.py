@@ -3,7 +3,8 @@
 The real python-telegram-bot talks to it through `TELEGRAM_BASE_URL=http://127.0.0.1:PORT/bot`
 (the token is appended, as against api.telegram.org). Like Telegram it long-polls
 getUpdates, confirms updates by offset, rejects HTML it cannot parse and texts over 4096
-characters with 400, and answers 429 with `retry_after` when told to (`fail_next`).
+characters with 400, and when told to answers 429 with `retry_after` or a proxy's 502
+(`fail_next`), or closes the connection without a reply (`drop_next`).
 Tests wait on conditions (`wait_for`), never on sleeps.
 """
 
@@ -125,12 +126,30 @@ class Call:
     result: Any = None
 
 
+@dataclass(frozen=True)
+class Fault:
+    """How to fail one call: an HTTP status (429 with retry_after, 502 from a proxy) or no reply."""
+
+    status: int = 429
+    retry_after: int = 1
+    drop: bool = False
+
+
+NO_REPLY = 0  # Call.status of a call whose connection was closed without a reply
+
+
 class ApiError(Exception):
     """An error reply, as Telegram sends it."""
 
     def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.status, self.description, self.retry_after = status, description, retry_after
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of sends on a busy machine overflowed
+    # it and connections were reset, a failure the real Bot API does not have.
+    request_queue_size = 128
 
 
 class FakeBotAPI:
@@ -154,9 +173,9 @@ class FakeBotAPI:
         self._next_message = 1000
         self._chats: dict[int, dict[str, Any]] = {}
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
-        self._failures: dict[str, list[int]] = {}
+        self._failures: dict[str, list[Fault]] = {}
         self._closed = False
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -258,10 +277,15 @@ class FakeBotAPI:
         )
         return query_id
 
-    def fail_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:
-        """Answer the next `times` calls of `method` with 429 Too Many Requests."""
+    def fail_next(self, method: str, times: int = 1, retry_after: int = 1, status: int = 429) -> None:
+        """Answer the next `times` calls of `method` with 429 Too Many Requests (or `status`)."""
         with self._cond:
-            self._failures.setdefault(method, []).extend([retry_after] * times)
+            self._failures.setdefault(method, []).extend([Fault(status, retry_after)] * times)
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Close the connection of the next `times` calls of `method` without replying."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([Fault(drop=True)] * times)
 
     def _entities(self, text: str) -> list[dict[str, Any]]:
         entities = []
@@ -332,16 +356,23 @@ class FakeBotAPI:
 
     # -- the API
 
-    def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        """Status and JSON body of one call; a None body means "close without replying"."""
         call = Call(method, params)
         try:
             with self._cond:
                 self.calls.append(call)
                 self._cond.notify_all()
                 failures = self._failures.get(method)
-                if failures:
-                    retry_after = failures.pop(0)
-                    raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+                fault = failures.pop(0) if failures else None
+            if fault is not None and fault.drop:
+                call.status = NO_REPLY
+                return call.status, None
+            if fault is not None and fault.status == 429:
+                retry_after = fault.retry_after
+                raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+            if fault is not None:
+                raise ApiError(fault.status, f"fake proxy error {fault.status}")
             handler = getattr(self, f"_api_{method.lower()}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
@@ -461,15 +492,22 @@ class FakeBotAPI:
 
             def _serve(self, raw: bytes) -> None:
                 prefix = f"/bot{api.token}/"
+                body: dict[str, Any] | None
                 if not self.path.startswith(prefix):
                     status, body = 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
                 else:
                     method = self.path[len(prefix) :].split("?")[0]
                     status, body = api._call(method, _params(self.headers.get("Content-Type", ""), raw))
+                if body is None:
+                    self.close_connection = True  # the client sees the server hang up
+                    return
                 payload = json.dumps(body, ensure_ascii=False).encode()
+                content_type = "application/json"
+                if status == 502:  # a proxy in front of the Bot API answers in HTML, not JSON
+                    payload, content_type = b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -17,6 +17,7 @@ import logging
 import re
 import secrets
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot.telegram.handlers import COMMANDS, register
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.redact import hide_in_logs
-from bot.telegram.services import SERVICES, EngineFactory, Services, describe_archive
+from bot.telegram.services import SERVICES, EngineFactory, Services, describe_archive, settle_heap
 from bot.telegram.state import open_state
 from indexing.errors import ConfigError
 from isnad.settings import Settings
@@ -40,6 +41,10 @@ BotApplication = Application[Any, Any, Any, Any, Any, Any]
 # 429s are retried after Telegram's retry_after (AIORateLimiter waits retry_after + 0.1 s).
 SEND_RETRIES = 3
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits
+# ISNAD_LLM=openai: a question waiting on a hanging model holds a worker thread for up to two
+# timeouts. The default pool (CPUs + 4 threads) would then let six such questions hold up every
+# other chat's questions, /sources, /reset and buttons; waiting threads cost no CPU.
+MODEL_WAIT_WORKERS = 64
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
 
@@ -73,6 +78,7 @@ def build_application(
             limiter=limiter or UserRateLimiter(),
             archive=archive,
         )
+        settle_heap()  # once, before serving: full collections would otherwise stall the loop
         try:
             await application.bot.set_my_commands(COMMANDS)
         except TelegramError as exc:  # the menu is a convenience; answering does not depend on it
@@ -108,6 +114,10 @@ async def serve(
     application: BotApplication, settings: Settings, stop: asyncio.Event, poll_timeout: int = POLL_TIMEOUT
 ) -> None:
     """Run the bot until `stop` is set: the steps of PTB's run_polling, with a webhook option."""
+    if settings.llm == "openai":
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=MODEL_WAIT_WORKERS, thread_name_prefix="isnad-worker")
+        )
     try:
         await application.initialize()  # getMe: checks the token and the base URL
     except InvalidToken:

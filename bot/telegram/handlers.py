@@ -32,7 +32,7 @@ from bot.telegram import texts
 from bot.telegram.feedback import Feedback, feedback_keyboard
 from bot.telegram.formatting import answer_messages, sources_messages, text_message, text_messages
 from bot.telegram.ratelimit import Verdict
-from bot.telegram.services import SERVICES, Archive, Services
+from bot.telegram.services import SERVICES, Archive, Services, settle_heap
 from bot.telegram.state import BotState, StoredAnswer
 from indexing.errors import IndexLockedError, IsnadError
 
@@ -183,15 +183,20 @@ async def gate(update: Update, context: Context) -> None:
         return
     log.info("refused update %s from chat %s", update.update_id, chat.id if chat else None)
     query, message = update.callback_query, update.message
-    if query is not None:
-        await query.answer(texts.REFUSED)
-    elif (
-        message is not None
-        and user is not None
-        and is_addressed(message, context.bot.username, context.bot.id)
-        and svc.limiter.check(user.id).verdict is not Verdict.DROP
-    ):
-        await message.reply_text(text_message(texts.REFUSED))
+    try:
+        if query is not None:
+            await query.answer(texts.REFUSED)
+        elif (
+            message is not None
+            and user is not None
+            and is_addressed(message, context.bot.username, context.bot.id)
+            and svc.limiter.check(user.id).verdict is not Verdict.DROP
+        ):
+            await message.reply_text(text_message(texts.REFUSED))
+    except Exception as exc:
+        # Fail closed: PTB passes an update whose handler raised on to the next group, so a
+        # refusal Telegram rejects (bot blocked, button expired) would let the stranger in.
+        log.warning("could not send the refusal for update %s: %s", update.update_id, type(exc).__name__)
     raise ApplicationHandlerStop
 
 
@@ -315,6 +320,7 @@ async def _reindex(message: Message, svc: Services) -> None:
             return
         # Answers already under way finish on the old engine; new questions get the new one.
         svc.engine, svc.archive = engine, archive
+        await asyncio.to_thread(settle_heap, True)  # freeze the new engine, free the old one's cycles
     log.info("reindexed: %s", report.as_dict())
     done = texts.REINDEX_DONE.format(
         seconds=report.seconds,

@@ -7,6 +7,7 @@ handlers run them with `asyncio.to_thread`, so none of that work ever blocks the
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -52,6 +53,20 @@ def describe_archive(engine: Engine) -> Archive:
             files[p.source] = p.headline
     headlines = tuple(dict.fromkeys(h for _, h in sorted(files.items()) if h))[:_HEADLINES_SHOWN]
     return Archive(files=len(files), paragraphs=len(paragraphs), headlines=headlines)
+
+
+def settle_heap(thaw: bool = False) -> None:
+    """Move what is alive now (engine, indexes, models) out of the cyclic collector's sight.
+
+    With the engine loaded, a full collection walks ~190k long-lived objects for ~0.2 s while
+    holding the GIL, and the event loop stands still for all of it (the load test saw 180-280 ms
+    stalls). Frozen objects are skipped by the collector but still freed by reference counting;
+    `thaw` first makes everything collectable again, so a replaced engine's cycles are freed.
+    """
+    if thaw:
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class ChatLocks:
