@@ -142,13 +142,9 @@ class Services:
 
     def reindex(self) -> tuple[IndexReport, Engine, Archive]:
         """Index the corpus under the data-dir lock, then build a fresh engine over it."""
-        from indexing.lock import DataDirLock
-        from indexing.pipeline import build_indexer
+        from isnad.jobs import run_index
 
-        settings = self.settings
-        with DataDirLock(settings.data_dir):
-            report = build_indexer(
-                settings.data_dir, settings.chroma_host, settings.chroma_port, progress=False
-            ).run(settings.corpus_dir)
+        # The CLI's job: same lock, Chroma server token and embedder settings.
+        report = run_index(self.settings, progress=False)
         engine = self.engine_factory(self.memory)
         return report, engine, describe_archive(engine)
