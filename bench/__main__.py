@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench import answers, xquad
     from bench.retrieval import run_system, summarise
     from bench.systems import all_systems
-    from bot.engine import build
+    from bot.qa.engine import build
 
     quick = args.quick
     cache: Path = args.cache_dir
@@ -237,7 +237,7 @@ def speed_stage(args: argparse.Namespace, articles: list[Any], cache: Path) -> d
         except (RuntimeError, OSError) as exc:
             out["bot_error"] = str(exc)
             log(f"  isnad bot could not be measured: {exc}")
-    log("engine process as the bot builds it (bot.engine.build)")
+    log("engine process as the bot builds it (bot.qa.engine.build)")
     out["engine_process"] = speed.engine_process(seeds_data, list(SEED_QUESTIONS))
     log(f"  RSS {out['engine_process']['max_rss_mb']:.0f} MB")
     out["imports"] = speed.import_cost()
@@ -338,7 +338,7 @@ def growth_stage(
 def growth_rerun(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     """The growth stage alone, at the sizes of the first run, labelled with its settings."""
     from bench import xquad
-    from bot.engine import build
+    from bot.qa.engine import build
 
     threads = os.environ.get("OMP_NUM_THREADS")
     loadavg_start = list(os.getloadavg())

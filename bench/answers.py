@@ -17,9 +17,9 @@ from typing import Any
 from bench.metrics import best_f1, contains_gold, latency_summary, rank_of, share
 from bench.systems import Location, locations
 from bench.xquad import Question
-from bot.engine import Answer, Engine, build
-from indexing.lexical import load_or_build
-from indexing.store import ParagraphStore, chroma_client
+from bot.qa.engine import Answer, Engine, build
+from indexing.store.chroma import ParagraphStore, chroma_client
+from indexing.store.lexical import load_or_build
 
 ABSTENTION_GROUPS = 4  # article % 4: groups 0 and 2 are dev articles, 1 and 3 held-out ones
 _COPY_BATCH = 1000

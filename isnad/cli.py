@@ -16,7 +16,7 @@ from isnad.batch import BatchItem, read_batch
 from isnad.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
+    from bot.qa.engine import Engine
 
 log = logging.getLogger("isnad")
 
@@ -46,8 +46,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 def open_engine(settings: Settings) -> Engine:
     """The engine over the data dir, indexing the corpus first when there is no index yet."""
-    from bot.engine import build
-    from indexing.store import ParagraphStore, chroma_client
+    from bot.qa.engine import build
+    from indexing.store.chroma import ParagraphStore, chroma_client
     from isnad.jobs import run_index
 
     store = ParagraphStore(
@@ -75,7 +75,7 @@ def open_engine(settings: Settings) -> Engine:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or a JSON Lines batch."""
-    from isnad.render import render_answer
+    from bot.terminal.render import render_answer
 
     if args.batch is None and not (args.question or "").strip():
         raise ConfigError("give a QUESTION or --batch FILE (use - for standard input)")
@@ -98,7 +98,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
     """Interactive loop for trying questions."""
-    from isnad.repl import Repl
+    from bot.terminal.repl import Repl
 
     Repl(open_engine(settings), settings.data_dir).run()
     return 0
@@ -106,7 +106,7 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the Telegram bot: long polling, or a webhook when ISNAD_WEBHOOK_URL is set."""
-    from bot.conversation import ConversationMemory
+    from bot.qa.conversation import ConversationMemory
     from bot.telegram.app import build_application, run
 
     def engine_factory(memory: ConversationMemory) -> Engine:

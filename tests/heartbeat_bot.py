@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from bot.conversation import ConversationMemory
-from bot.engine import Engine
+from bot.qa.conversation import ConversationMemory
+from bot.qa.engine import Engine
 from bot.telegram.app import build_application, serve
 from isnad.cli import open_engine
 from isnad.settings import Settings

@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import ConversationMemory
-from bot.engine import Engine, build
-from bot.generative import (
+from bot.qa.conversation import ConversationMemory
+from bot.qa.engine import Engine, build
+from bot.qa.generative import (
     DEFAULT_TIMEOUT_S,
     MAX_RETRY_WAIT_S,
     UNAVAILABLE_NOTICE,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.citations import renumber
+from bot.qa.citations import renumber
 
 P = ["p1", "p2", "p3", "p4", "p5"]
 MARKER = re.compile(r"\[(\d+)\]")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine, build
+from bot.qa.engine import Engine, build
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from indexing.store import ParagraphStore, chroma_client
+from indexing.store.chroma import ParagraphStore, chroma_client
 from tests.conftest import SEEDS
 
 # CI runs a reduced number of kill points; ISNAD_FAULT_KILLS=10 runs the full set.

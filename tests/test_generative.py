@@ -10,8 +10,8 @@ from collections.abc import Iterator, Sequence
 import openai
 import pytest
 
-from bot.answer import NOT_IN_SOURCES, Draft
-from bot.generative import (
+from bot.qa.answer import NOT_IN_SOURCES, Draft
+from bot.qa.generative import (
     UNAVAILABLE_NOTICE,
     UNVERIFIED_NOTICE,
     AnswerPrompts,
@@ -21,9 +21,9 @@ from bot.generative import (
     fit_sources,
     source_block,
 )
-from bot.retrieval import Passage
+from bot.qa.retrieval import Passage
 from indexing.errors import ConfigError
-from indexing.store import StoredParagraph
+from indexing.store.chroma import StoredParagraph
 from tests.fake_openai import FakeOpenAI, FakeReply
 
 pytestmark = pytest.mark.network
@@ -348,12 +348,12 @@ def test_api_key_is_sent_but_never_logged(
 def test_api_key_echoed_by_the_server_is_masked(
     server: FakeOpenAI, fallback: FirstPassageAnswerer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot.generative")
+    caplog.set_level(logging.DEBUG, logger="bot.qa.generative")
     echo = {"error": {"message": f"Incorrect API key provided: {KEY}", "type": "invalid_request_error"}}
     server.enqueue([FakeReply(status=401, body=echo)])
     draft = make(server.base_url, fallback).answer(QUESTION, PASSAGES)
     assert draft.notice == UNAVAILABLE_NOTICE and len(server.history) == 1
-    ours = [r.getMessage() for r in caplog.records if r.name == "bot.generative"]
+    ours = [r.getMessage() for r in caplog.records if r.name == "bot.qa.generative"]
     assert any("AuthenticationError 401" in m and "***" in m for m in ours)
     assert not any(KEY in m for m in ours)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine, build
-from bot.extractive import ExtractiveAnswerer
-from bot.generative import AnswerPrompts, OpenAIAnswerer, build_llm
-from bot.prompts import Prompt
+from bot.qa.engine import Engine, build
+from bot.qa.extractive import ExtractiveAnswerer
+from bot.qa.generative import AnswerPrompts, OpenAIAnswerer, build_llm
+from bot.qa.prompts import Prompt
 from indexing.pipeline import build_indexer
 from tests.fake_openai import FakeOpenAI, FakeReply
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from indexing.errors import IndexLockedError
-from indexing.lexical import LexicalIndex
 from indexing.lock import DataDirLock
 from indexing.pipeline import Indexer, build_indexer
+from indexing.store.lexical import LexicalIndex
 
 A = """اجتماع وزراء الخارجية العرب في القاهرة
 

@@ -30,14 +30,14 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import Turn
-from bot.engine import Answer, Citation, Engine, build
-from bot.retrieval import Passage
+from bot.qa.conversation import Turn
+from bot.qa.engine import Answer, Citation, Engine, build
+from bot.qa.retrieval import Passage
 from bot.telegram import texts
 from bot.telegram.state import BotState, open_state, redact_url
 from bot.telegram.store import STORE_FILE, BotStore
 from indexing.errors import ConfigError
-from indexing.store import Occurrence, StoredParagraph
+from indexing.store.chroma import Occurrence, StoredParagraph
 from isnad.settings import Settings
 from tests.conftest import SEEDS
 from tests.fake_telegram import FakeBotAPI

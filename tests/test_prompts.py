@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.prompts import Prompt, PromptError, load_prompt, prompt_names, render
+from bot.qa.prompts import Prompt, PromptError, load_prompt, prompt_names, render
 
 ARABIC = re.compile("[\u0600-\u06ff]")
 

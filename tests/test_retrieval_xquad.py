@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench import xquad
-from bot.engine import build
+from bot.qa.engine import build
 from indexing.pipeline import build_indexer
 
 # Odd (held-out) articles only: the fusion weights were tuned on even ones.

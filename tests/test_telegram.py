@@ -29,15 +29,15 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import ConversationMemory
-from bot.engine import Answer, Citation, Engine, build
-from bot.retrieval import Passage
+from bot.qa.conversation import ConversationMemory
+from bot.qa.engine import Answer, Citation, Engine, build
+from bot.qa.retrieval import Passage
 from bot.telegram import texts
 from bot.telegram.app import build_application, serve
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.store import BotStore, SqliteConversationMemory
 from indexing.errors import ConfigError
-from indexing.store import Occurrence, StoredParagraph
+from indexing.store.chroma import Occurrence, StoredParagraph
 from isnad.settings import Settings
 from tests.conftest import PROJECT_ROOT, SEEDS
 from tests.fake_telegram import Call, FakeBotAPI, telegram_html_problems, utf16_len
@@ -616,7 +616,7 @@ def test_store_survives_kill_9(tmp_path: Path) -> None:
     script = f"""
 import os, signal
 from pathlib import Path
-from bot.conversation import Turn
+from bot.qa.conversation import Turn
 from bot.telegram.store import BotStore, SqliteConversationMemory
 memory = SqliteConversationMemory(BotStore(Path({str(path)!r})))
 memory.add("tg:1", Turn("سؤال", "سؤال", "جواب", [{{"n": 1}}]))
@@ -630,7 +630,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_memory_is_bounded_like_the_in_memory_one(tmp_path: Path) -> None:
-    from bot.conversation import Turn
+    from bot.qa.conversation import Turn
 
     memory = SqliteConversationMemory(BotStore(tmp_path / "m.sqlite3"), max_turns=2, max_conversations=3)
     for key in ("a", "b", "c", "d"):

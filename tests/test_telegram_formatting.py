@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bot.engine import Answer, Citation
+from bot.qa.engine import Answer, Citation
 from bot.telegram.feedback import Feedback, feedback_keyboard
 from bot.telegram.formatting import (
     MAX_MESSAGE,

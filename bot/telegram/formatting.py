@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.engine import Answer
+from bot.qa.engine import Answer
 
 RLM = "\u200f"  # keeps lines that start with [n], digits or Latin text right-to-left
 MAX_MESSAGE = 4096  # telegram.constants.MessageLimit.MAX_TEXT_LENGTH

@@ -24,8 +24,8 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from bot.conversation import ConversationMemory, Turn
-from bot.engine import Answer
+from bot.qa.conversation import ConversationMemory, Turn
+from bot.qa.engine import Answer
 from bot.telegram.state import Stats, StoredAnswer, StoredCitation, paragraph_ids, redact_url
 from indexing.errors import ConfigError
 

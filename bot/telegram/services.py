@@ -15,8 +15,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.conversation import ConversationMemory
-from bot.engine import Answer, Engine
+from bot.qa.conversation import ConversationMemory
+from bot.qa.engine import Answer, Engine
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.state import BotState
 from isnad.settings import Settings

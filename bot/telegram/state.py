@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.conversation import ConversationMemory
-from bot.engine import Answer
+from bot.qa.conversation import ConversationMemory
+from bot.qa.engine import Answer
 from indexing.errors import ConfigError
 from isnad.settings import Settings
 

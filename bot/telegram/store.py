@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bot.conversation import ConversationMemory, Turn
-from bot.engine import Answer
+from bot.qa.conversation import ConversationMemory, Turn
+from bot.qa.engine import Answer
 from bot.telegram.state import Stats, StoredAnswer, StoredCitation, paragraph_ids
 
 STORE_FILE = "telegram.sqlite3"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.engine import EMPTY_QUESTION
+from bot.qa.engine import EMPTY_QUESTION
 
 __all__ = ["EMPTY_QUESTION"]
 

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
-from bot.evidence import Evidence
+from bot.qa.evidence import Evidence
 from indexing.arabic import strip_diacritics
 
 _MAX_TURNS = 6

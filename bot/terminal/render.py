@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.engine import Answer
-from bot.retrieval import Passage
+from bot.qa.engine import Answer
+from bot.qa.retrieval import Passage
 
 RLM = "\u200f"  # keeps lines that start with [n], digits or Latin text right-to-left
 

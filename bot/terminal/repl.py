@@ -6,8 +6,8 @@ import contextlib
 import sys
 from pathlib import Path
 
-from bot.engine import Answer, Engine
-from isnad.render import render_answer, render_debug, render_sources
+from bot.qa.engine import Answer, Engine
+from bot.terminal.render import render_answer, render_debug, render_sources
 
 HELP = (
     "اكتب سؤالك بالعربية. الأوامر: /sources المصادر كاملة، /reset محادثة جديدة، "

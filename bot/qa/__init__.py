@@ -1,0 +1,1 @@
+"""The QA core: hybrid retrieval, cited answers (extractive or LLM), conversations."""

@@ -1,0 +1,1 @@
+"""The terminal front ends: the REPL and the text rendering of answers shared with `isnad ask`."""
