@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexing.arabic import has_arabic
 from indexing.errors import CorpusError
+from indexing.safe_open import Refused, read_capped
 
 SUFFIXES = (".txt", ".md")
 _SNIFF_BYTES = 8192
-# A news article is kilobytes; a file this big is a dump or a mistake, and embedding it
-# would hold the index for hours, so it is reported instead.
-MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -35,14 +33,18 @@ class SkippedFile:
 
 
 def corpus_files(root: Path) -> list[Path]:
-    """Every *.txt / *.md under root, recursively, in a stable order."""
+    """Every *.txt / *.md under root, recursively, in a stable order.
+
+    Anything with a corpus name that is not a folder is listed, links and special files
+    included, so that `read_source` names each one it refuses instead of passing it by.
+    """
     if not root.is_dir():
         raise CorpusError(f"corpus folder not found: {root}")
     files = [
         p
         for p in root.rglob("*")
         if p.suffix.lower() in SUFFIXES
-        and (p.is_file() or p.is_symlink())
+        and (p.is_symlink() or not p.is_dir())
         and not any(part.startswith(".") for part in p.relative_to(root).parts)
     ]
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
@@ -81,22 +83,17 @@ def decode(raw: bytes) -> tuple[str, str] | None:
     return None
 
 
-def read_source(path: Path, root: Path) -> SourceText | SkippedFile:
-    """Read one file; any problem becomes a SkippedFile naming it."""
+def read_source(path: Path, root: Path, allowed: Sequence[Path] = ()) -> SourceText | SkippedFile:
+    """Read one file; any problem becomes a SkippedFile naming it.
+
+    Only regular files whose real path is inside root (or under an `allowed` folder) are
+    read, and at most MAX_FILE_BYTES of them (`indexing.safe_open`).
+    """
     source = path.relative_to(root).as_posix()
-    if path.is_symlink() and not path.exists():
-        return SkippedFile(source, "broken or looping symlink")
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return SkippedFile(
-                source,
-                f"too large ({size / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB), "
-                "split it into articles",
-            )
-        raw = path.read_bytes()
-    except OSError as exc:
-        return SkippedFile(source, f"unreadable ({exc.strerror or exc})")
+        raw = read_capped(path, root, allowed)
+    except Refused as refused:
+        return SkippedFile(source, str(refused))
     if not raw.strip():
         return SkippedFile(source, "empty file")
     if _looks_binary(raw[:_SNIFF_BYTES]) and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -110,7 +107,7 @@ def read_source(path: Path, root: Path) -> SourceText | SkippedFile:
     return SourceText(source, text, encoding)
 
 
-def read_corpus(root: Path) -> Iterator[SourceText | SkippedFile]:
+def read_corpus(root: Path, allowed: Sequence[Path] = ()) -> Iterator[SourceText | SkippedFile]:
     """Decode every corpus file under root, in a stable order."""
     for path in corpus_files(root):
-        yield read_source(path, root)
+        yield read_source(path, root, allowed)

@@ -28,6 +28,7 @@ from indexing.corpus import SkippedFile, SourceText, read_corpus
 from indexing.paragraphs import Paragraph, parse_paragraphs
 from indexing.store.chroma import Occurrence, ParagraphStore, encode_occurrences
 from indexing.store.lexical import load_or_build
+from indexing.untrusted import printable
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -196,7 +197,7 @@ class Indexer:
         sources: list[SourceText] = []
         for item in read_corpus(corpus_dir):
             if isinstance(item, SkippedFile):
-                self.warn(f"warning: skipped {item.source}: {item.reason}")
+                self.warn(f"warning: skipped {printable(item.source)}: {printable(item.reason)}")
                 report.skipped.append({"file": item.source, "reason": item.reason})
             else:
                 sources.append(item)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexing.errors import ConfigError, IsnadError
+from indexing.untrusted import printable
 from isnad.batch import BatchItem, read_batch
 from isnad.settings import Settings
 
@@ -166,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             settings = replace(settings, corpus_dir=args.corpus)
         return int(args.handler(args, settings))
     except IsnadError as exc:
-        print(f"isnad: error: {exc}", file=sys.stderr)
+        # One line whatever the message holds (a path from the command line, a server's reply).
+        print(f"isnad: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("isnad: interrupted", file=sys.stderr)

@@ -92,3 +92,98 @@ def test_file_vanishing_mid_run_is_named(write_corpus) -> None:
     second = next(items)
     assert isinstance(first, SourceText)
     assert isinstance(second, SkippedFile) and second.source == "b.txt" and "unreadable" in second.reason
+
+
+# -- hostile corpora (issue 16): links out, special files, forged names
+
+
+def _read_with_deadline(root: Path, seconds: float = 20.0) -> dict[str, SourceText | SkippedFile]:
+    """read_corpus in a daemon thread, so a reader that hangs fails the test instead of the suite."""
+    import threading
+
+    out: dict[str, SourceText | SkippedFile] = {}
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            out.update({item.source: item for item in read_corpus(root)})
+        except BaseException as exc:  # MemoryError from /dev/zero included
+            errors.append(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "reading the corpus hung"
+    assert not errors, errors
+    return out
+
+
+def test_symlinks_out_of_the_corpus_are_not_read(write_corpus, tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir()
+    (private / "secret.txt").write_text("سر لا يخص أحدا: كلمة المرور 1234.\n", encoding="utf-8")
+    root = write_corpus({"good.txt": ARTICLE, "sub/inner.txt": ARTICLE})
+    (root / "s.txt").symlink_to(private / "secret.txt")
+    (root / "passwd.txt").symlink_to("/etc/passwd")
+    (root / "up.txt").symlink_to("../private/secret.txt")
+    (root / "inside.txt").symlink_to("sub/inner.txt")  # a link that stays inside is fine
+    items = _read_with_deadline(root)
+    for name in ("s.txt", "passwd.txt", "up.txt"):
+        assert isinstance(items[name], SkippedFile) and "outside the corpus" in items[name].reason, name
+    assert isinstance(items["inside.txt"], SourceText)
+    assert not any("1234" in item.text for item in items.values() if isinstance(item, SourceText))
+
+
+def test_an_allowed_folder_may_be_linked_to(write_corpus, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "article.txt").write_text(ARTICLE, encoding="utf-8")
+    root = write_corpus({"good.txt": ARTICLE})
+    (root / "linked.txt").symlink_to(shared / "article.txt")
+    [item] = [i for i in read_corpus(root, allowed=[shared]) if i.source == "linked.txt"]
+    assert isinstance(item, SourceText) and item.text == ARTICLE
+
+
+def test_devices_and_fifos_are_refused_without_hanging(write_corpus, tmp_path: Path) -> None:
+    import os
+
+    root = write_corpus({"good.txt": ARTICLE})
+    (root / "zero.txt").symlink_to("/dev/zero")
+    os.mkfifo(root / "pipe.txt")  # a FIFO in the corpus itself
+    outside = tmp_path / "outside.fifo"
+    os.mkfifo(outside)
+    (root / "to-pipe.md").symlink_to(outside)
+    items = _read_with_deadline(root)
+    assert set(items) == {"good.txt", "zero.txt", "pipe.txt", "to-pipe.md"}
+    assert isinstance(items["good.txt"], SourceText)
+    for name in ("zero.txt", "pipe.txt", "to-pipe.md"):
+        assert isinstance(items[name], SkippedFile), name
+    assert "FIFO" in items["pipe.txt"].reason
+
+
+def test_reads_are_capped_by_bytes_read_not_by_reported_size(tmp_path: Path) -> None:
+    from indexing.safe_open import Refused, read_capped
+
+    (tmp_path / "a.txt").write_bytes(b"x" * 5000)
+    assert read_capped(tmp_path / "a.txt", tmp_path, limit=5000) == b"x" * 5000
+    with pytest.raises(Refused, match="too large"):
+        read_capped(tmp_path / "a.txt", tmp_path, limit=4999)
+    # A device reports size 0: only counting what is read stops it (allowed explicitly here).
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    with pytest.raises(Refused, match="device"):
+        read_capped(tmp_path / "zero.txt", tmp_path, allowed=[Path("/dev")])
+
+
+def test_control_characters_in_file_names_cannot_forge_warning_lines(write_corpus) -> None:
+    from indexing.pipeline import build_indexer
+
+    forged = "x.txt\nwarning: skipped real.txt: binary file, not text\n\u202eevil.txt"
+    root = write_corpus({"real.txt": ARTICLE, forged: b""})
+    lines: list[str] = []
+    indexer = build_indexer(root.parent / "data", progress=False)
+    indexer.warn = lines.append
+    report = indexer.run(root)
+    assert report.files == 1  # real.txt was indexed
+    assert len(lines) == 1 and "\n" not in lines[0] and "\u202e" not in lines[0]
+    assert lines[0].startswith("warning: skipped x.txt\\nwarning: skipped real.txt") and "\\u202e" in lines[0]
+    assert [s["file"] for s in report.skipped] == [forged]  # the JSON report keeps the real name
