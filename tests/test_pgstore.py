@@ -17,6 +17,7 @@ import os
 import pwd
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -34,7 +35,10 @@ from bot.qa.conversation import Turn
 from bot.qa.engine import Answer, Citation, Engine, build
 from bot.qa.retrieval import Passage
 from bot.telegram import texts
-from bot.telegram.state import BotState, open_state, redact_url
+from bot.telegram.app import open_state
+from bot.telegram.migrations import MIGRATIONS
+from bot.telegram.sqlstate import SqlState, migrate
+from bot.telegram.state import BotState, redact_url
 from bot.telegram.store import STORE_FILE, BotStore
 from indexing.errors import ConfigError
 from indexing.store.chroma import Occurrence, StoredParagraph
@@ -364,6 +368,153 @@ def test_two_instances_write_at_once(open_store: Callable[[], BotState]) -> None
     assert (stats.answers, stats.up, stats.conversations) == (8 * per_thread, 8 * per_thread, 9)
 
 
+# -- the schema: numbered migrations, the same on both
+
+BEFORE_MIGRATIONS = Path(__file__).parent / "state_before_migrations"
+
+
+def run_script(store: BotState, script: str) -> None:
+    """Run a file of SQL statements directly on a store's database (to set up or inspect it)."""
+    assert isinstance(store, SqlState)
+    if store.dialect.name == "sqlite":
+        with store.dialect.transaction() as tx:
+            for statement in sqlite3_statements(script):
+                tx.run(statement)
+    else:
+        with store.dialect.transaction() as tx:
+            tx.cursor.execute(script)  # several statements, no parameters: one simple query
+
+
+def sqlite3_statements(script: str) -> list[str]:
+    """The statements of a script (executescript would commit on its own)."""
+    lines = [line for line in script.splitlines() if not line.startswith("--")]
+    return [s for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def schema_of(store: BotState) -> dict[str, object]:
+    """Tables with their columns in order, and the named indexes, as the database reports them."""
+    assert isinstance(store, SqlState)
+    if store.dialect.name == "sqlite":
+        tables = [r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        columns = {
+            t: [r["name"] for r in store.query(f"PRAGMA table_info({t})")]
+            for t in tables
+            if t != "sqlite_sequence"  # SQLite's own counter of AUTOINCREMENT keys
+        }
+        indexes = store.query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%'"
+        )
+    else:
+        columns = {}
+        for r in store.query(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+        ):
+            columns.setdefault(r["table_name"], []).append(r["column_name"])
+        indexes = store.query(
+            "SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE ?",
+            ("%_pkey",),
+        )
+    return {"columns": columns, "indexes": sorted(r["name"] for r in indexes)}
+
+
+def test_every_migration_is_recorded_once(open_store: Callable[[], BotState]) -> None:
+    store = open_store()
+    assert isinstance(store, SqlState)
+    recorded = [r["name"] for r in store.query("SELECT name FROM isnad_migrations ORDER BY name")]
+    assert recorded == [m.name for m in MIGRATIONS]
+    assert recorded == sorted(recorded)  # numbered: the order they run in is the order of their names
+    assert migrate(store.dialect) == []  # a second opening applies nothing
+
+
+def test_sqlite_and_postgres_have_the_same_schema(postgres: PostgresServer, tmp_path: Path) -> None:
+    from bot.telegram.pgstore import PostgresStore
+
+    lite, pg = BotStore(tmp_path / "state.sqlite3"), PostgresStore(postgres.url(postgres.new_database()))
+    try:
+        expected = schema_of(lite)
+        assert schema_of(pg) == expected
+        assert "wrong_sources_by_paragraph" in expected["indexes"]
+        assert "isnad_meta" not in expected["columns"]
+    finally:
+        lite.close()
+        pg.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_database_from_before_migrations_upgrades_with_its_data(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Today's schema with data in it, opened by this version: the data stays, the schema is current."""
+    legacy = (BEFORE_MIGRATIONS / f"{'sqlite' if backend == 'sqlite' else 'postgresql'}.sql").read_text()
+    data = (BEFORE_MIGRATIONS / "data.sql").read_text()
+    if backend == "sqlite":
+        path = tmp_path / "old.sqlite3"
+        with sqlite3.connect(path) as db:
+            db.executescript(legacy + data)
+        db.close()
+        fresh: BotState = BotStore(tmp_path / "fresh.sqlite3")
+
+        def reopen() -> BotState:
+            return BotStore(path)
+    else:
+        postgres: PostgresServer = request.getfixturevalue("postgres")
+        url = postgres.url(postgres.new_database())
+        import psycopg
+
+        with psycopg.connect(url) as db:
+            db.execute(legacy + data)  # a script, no parameters
+        from bot.telegram.pgstore import PostgresStore
+
+        fresh = PostgresStore(postgres.url(postgres.new_database()))
+
+        def reopen() -> BotState:
+            return PostgresStore(url)
+
+    store = reopen()
+    try:
+        assert isinstance(store, SqlState)
+        recorded = [r["name"] for r in store.query("SELECT name FROM isnad_migrations ORDER BY name")]
+        assert recorded == [m.name for m in MIGRATIONS]
+        assert schema_of(store) == schema_of(fresh)  # the index SQLite lacked is there; isnad_meta is gone
+
+        # What the bot kept is all still there, through the interface.
+        found = store.answer_of_message(5, 101)
+        assert found is not None and found.id == 1 and found.answered and found.conversation == "tg:5"
+        assert found.text == "يطالب بهدنة [1] «الكويت والسويد» [2]."
+        assert [(c.n, c.paragraph_id, c.source, c.paragraph, c.title) for c in found.citations] == [
+            (1, "pid:a.txt:3", "a.txt", 3, "عنوان"),
+            (2, "pid:b.txt:1", "b.txt", 1, "عنوان ب"),
+        ]
+        declined = store.last_answer(-1001234567890123)
+        assert declined is not None and declined.id == 2 and not declined.answered
+        assert store.conversation_of(-1001234567890123, 7) == "tg:-1009:77"
+        history = store.memory().history("tg:5")
+        assert [t.question for t in history] == ["ما قرارُ مجلس الأمن ٢٤٠١؟", "ومن صاغه؟"]
+        assert history[0].citations == [{"n": 1, "source": "a.txt", "text": "يطالب القرار بهدنة"}]
+        assert store.feedback_by_paragraph() == {"pid:a.txt:3": (1, 1, 0), "pid:b.txt:1": (1, 1, 1)}
+        stats = store.stats()
+        assert (stats.chats, stats.conversations, stats.answers, stats.answered) == (2, 2, 2, 1)
+        assert (stats.up, stats.down, stats.wrong_sources, stats.flagged) == (1, 1, 1, (("b.txt", 1, 1),))
+        assert stats.slowest_seconds == pytest.approx(2.5)
+
+        # And it takes new writes where the old numbering left off.
+        new = store.record_answer(5, 5, "tg:5", make_answer("س", [("c.txt", 2, ARABIC)]), 0.3)
+        assert new == 3 and store.vote(new, 5, 1) and store.wrong_source(1, 1, 6) == "pid:a.txt:3"
+        store.memory().add("tg:5", Turn("س", "س", "ج", []))
+        store.reset_chat("tg:-1009")
+        assert store.memory().history("tg:-1009:77") == [] and len(store.memory().history("tg:5")) == 3
+    finally:
+        store.close()
+        fresh.close()
+    again = reopen()  # opening an upgraded database applies nothing more
+    try:
+        assert isinstance(again, SqlState) and migrate(again.dialect) == []
+        assert again.answer(3) is not None
+    finally:
+        again.close()
+
+
 # -- settings and secrets
 
 
@@ -383,7 +534,7 @@ def test_state_url_setting() -> None:
 
 
 def test_sqlite_stays_the_default(tmp_path: Path) -> None:
-    store = open_state(Settings(data_dir=tmp_path / "data"))
+    store = open_state(None, tmp_path / "data" / STORE_FILE)
     try:
         assert isinstance(store, BotStore) and store.path == tmp_path / "data" / STORE_FILE
     finally:
@@ -391,14 +542,14 @@ def test_sqlite_stays_the_default(tmp_path: Path) -> None:
 
 
 def test_password_never_reaches_messages_or_logs(
-    postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+    postgres: PostgresServer, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     password = "Zq7-very-secret-pw"
     postgres.admin(f"CREATE ROLE replica LOGIN PASSWORD '{password}'")
     database = postgres.new_database(owner="replica")
     url = postgres.url(database, "replica", password)
     caplog.set_level(logging.DEBUG)
-    store = open_state(Settings(state_url=url))
+    store = open_state(url, tmp_path / STORE_FILE)
     try:
         answer_id = store.record_answer(1, 1, "tg:1", make_answer("س", [("a.txt", 1, "أ")]), 0.1)
         assert store.last_answer(1) is not None and store.vote(answer_id, 1, 1)
@@ -406,7 +557,7 @@ def test_password_never_reaches_messages_or_logs(
     finally:
         store.close()
     with pytest.raises(ConfigError) as caught:
-        open_state(Settings(state_url=postgres.url(database, "replica", password + "-wrong")))
+        open_state(postgres.url(database, "replica", password + "-wrong"), tmp_path / STORE_FILE)
     message = str(caught.value)
     assert "replica:***@127.0.0.1" in message and "password authentication failed" in message
     assert password not in message

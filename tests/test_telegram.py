@@ -35,7 +35,7 @@ from bot.qa.retrieval import Passage
 from bot.telegram import texts
 from bot.telegram.app import build_application, serve
 from bot.telegram.ratelimit import UserRateLimiter
-from bot.telegram.store import BotStore, SqliteConversationMemory
+from bot.telegram.store import BotStore
 from indexing.errors import ConfigError
 from indexing.store.chroma import Occurrence, StoredParagraph
 from isnad.settings import Settings
@@ -617,22 +617,22 @@ def test_store_survives_kill_9(tmp_path: Path) -> None:
 import os, signal
 from pathlib import Path
 from bot.qa.conversation import Turn
-from bot.telegram.store import BotStore, SqliteConversationMemory
-memory = SqliteConversationMemory(BotStore(Path({str(path)!r})))
+from bot.telegram.store import BotStore
+memory = BotStore(Path({str(path)!r})).memory()
 memory.add("tg:1", Turn("سؤال", "سؤال", "جواب", [{{"n": 1}}]))
 memory.add("tg:1", Turn("سؤال 2", "سؤال 2", "جواب 2", []))
 os.kill(os.getpid(), signal.SIGKILL)
 """
     done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, timeout=60)
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()
-    history = SqliteConversationMemory(BotStore(path)).history("tg:1")
+    history = BotStore(path).memory().history("tg:1")
     assert [t.answer for t in history] == ["جواب", "جواب 2"] and history[0].citations == [{"n": 1}]
 
 
 def test_memory_is_bounded_like_the_in_memory_one(tmp_path: Path) -> None:
     from bot.qa.conversation import Turn
 
-    memory = SqliteConversationMemory(BotStore(tmp_path / "m.sqlite3"), max_turns=2, max_conversations=3)
+    memory = BotStore(tmp_path / "m.sqlite3").memory(max_turns=2, max_conversations=3)
     for key in ("a", "b", "c", "d"):
         for i in range(3):
             memory.add(key, Turn(f"q{i}", f"q{i}", f"a{i}", []))

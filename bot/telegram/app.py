@@ -31,7 +31,8 @@ from bot.telegram.handlers import COMMANDS, register
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.redact import hide_in_logs
 from bot.telegram.services import SERVICES, EngineFactory, Services, describe_archive, settle_heap
-from bot.telegram.state import open_state
+from bot.telegram.state import BotState, redact_url
+from bot.telegram.store import STORE_FILE, BotStore
 from indexing.errors import ConfigError
 from isnad.settings import Settings
 
@@ -46,6 +47,20 @@ POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits
 # other chat's questions, /sources, /reset and buttons; waiting threads cost no CPU.
 MODEL_WAIT_WORKERS = 64
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
+
+
+def open_state(state_url: str | None, sqlite_path: Path) -> BotState:
+    """The PostgreSQL database `state_url` names (ISNAD_STATE_URL), else the SQLite file at sqlite_path."""
+    if state_url:
+        try:
+            from bot.telegram.pgstore import PostgresStore
+        except ImportError:
+            raise ConfigError("ISNAD_STATE_URL needs psycopg 3: pip install 'psycopg[binary,pool]'") from None
+        store: BotState = PostgresStore(state_url)
+        log.info("bot state in PostgreSQL at %s", redact_url(state_url))
+        return store
+    log.info("bot state in SQLite at %s", sqlite_path)
+    return BotStore(sqlite_path)
 
 
 def build_application(
@@ -65,7 +80,9 @@ def build_application(
         webhook_options(settings)  # a malformed webhook setting fails now, not after connecting
 
     async def post_init(application: BotApplication) -> None:
-        store = await asyncio.to_thread(open_state, settings, store_path)
+        store = await asyncio.to_thread(
+            open_state, settings.state_url, store_path or settings.data_dir / STORE_FILE
+        )
         memory = store.memory()
         engine = await asyncio.to_thread(engine_factory, memory)
         archive = await asyncio.to_thread(describe_archive, engine)

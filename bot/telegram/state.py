@@ -1,28 +1,23 @@
-"""What the bot must not forget, as an interface: SQLite in the data dir, or PostgreSQL for replicas.
+"""What the bot must not forget, as a protocol; implementations import this module, never the reverse.
 
 `BotState` is everything the handlers keep between updates: conversation turns (through the
 `ConversationMemory` it hands out), answers with their cited paragraph ids, which sent
-message carried which answer, votes and wrong-source flags. One process is served well by
-the SQLite file (`store.BotStore`); several bot replicas behind a load balancer must share
-one store, so any replica can continue a conversation begun on another, and that is
-PostgreSQL (`pgstore.PostgresStore`), picked by `ISNAD_STATE_URL`. Every method is
-synchronous and thread-safe: the handlers call them from worker threads.
+message carried which answer, votes and wrong-source flags. One implementation serves it
+(`sqlstate.SqlState`) on two databases: a SQLite file in the data dir (`store.BotStore`) for
+one process, or PostgreSQL (`pgstore.PostgresStore`, picked by `ISNAD_STATE_URL`) that several
+bot replicas behind a load balancer share, so any replica can continue a conversation begun
+on another. Every method is synchronous and thread-safe: the handlers call them from worker
+threads.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.qa.conversation import ConversationMemory
 from bot.qa.engine import Answer
-from indexing.errors import ConfigError
-from isnad.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -145,20 +140,3 @@ def redact_url(url: str) -> str:
         host = f"[{host}]"
     port = f":{parts.port}" if parts.port is not None else ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
-
-
-def open_state(settings: Settings, sqlite_path: Path | None = None) -> BotState:
-    """The store `ISNAD_STATE_URL` names, else the SQLite file in the data dir (or at sqlite_path)."""
-    if settings.state_url:
-        try:
-            from bot.telegram.pgstore import PostgresStore
-        except ImportError:
-            raise ConfigError("ISNAD_STATE_URL needs psycopg 3: pip install 'psycopg[binary,pool]'") from None
-        store: BotState = PostgresStore(settings.state_url)
-        log.info("bot state in PostgreSQL at %s", redact_url(settings.state_url))
-        return store
-    from bot.telegram.store import STORE_FILE, BotStore
-
-    path = sqlite_path or settings.data_dir / STORE_FILE
-    log.info("bot state in SQLite at %s", path)
-    return BotStore(path)
