@@ -1,6 +1,6 @@
 """Split a decoded file into numbered paragraphs with their headline and section.
 
-Numbering follows CONTRACT.md: a paragraph's number is its 1-based position among
+Numbering follows docs/answer-json.md: a paragraph's number is its 1-based position among
 the file's non-empty lines (whitespace-only lines, NBSP included, are empty), so
 dropped lines (headlines, boilerplate) still take up their number.
 

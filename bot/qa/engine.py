@@ -46,7 +46,7 @@ class Citation:
     score: float
 
     def as_dict(self) -> dict[str, Any]:
-        """CONTRACT.md shape."""
+        """One entry of the answer JSON's `citations` (docs/answer-json.md)."""
         return {
             "n": self.n,
             "source": self.source,
@@ -73,7 +73,7 @@ class Answer:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self, qid: str | None = None) -> dict[str, Any]:
-        """The answer JSON of CONTRACT.md."""
+        """The answer JSON (docs/answer-json.md)."""
         out: dict[str, Any] = {"id": qid}
         out.update(
             {

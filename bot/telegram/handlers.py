@@ -84,7 +84,7 @@ def command_for_bot(message: Message, username: str) -> bool:
 
 
 def is_addressed(message: Message, username: str, bot_id: int) -> bool:
-    """CONTRACT.md: private chats always; groups on @mention, a reply to the bot, or a command."""
+    """Private chats always; groups on @mention, a reply to the bot, or a command."""
     return (
         is_private(message)
         or mentions_bot(message, username, bot_id)
