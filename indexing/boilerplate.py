@@ -101,6 +101,14 @@ _NEWSLETTER = re.compile(
     )
 )
 
+# Comment policies printed under articles: «ترحب شبكة CNN بالعربية بالنقاش …»,
+# «الآراء الواردة أدناه لا تعبر عن رأي …», «التعليقات المنشورة لا تعبر عن رأي …».
+_COMMENT_POLICY = re.compile(
+    r"^(?:ترحب\s+(?:شبكه|صحيفه|جريده|اسره|موقع|قناه)\s.{0,60}?بالنقاش"
+    r"|(?:الاراء|التعليقات|المشاركات)\s+(?:الوارده|المنشوره|المدرجه)(?:\s+\S+){0,2}\s+لا\s+تعبر\s+عن\s+راي"
+    r"|(?:جميع|كل)\s+الحقوق\s+محفوظه)"
+)
+
 # A photo credit in parentheses at the end of a short line: "(رويترز - أرشيفية)".
 _PHOTO_CREDIT = re.compile(
     r"\([^()]*(?<!\w)(?:"
@@ -147,5 +155,6 @@ def is_boilerplate(line: str) -> bool:
         _UI_LABEL.match(folded)
         or _TEASER.match(folded)
         or _NEWSLETTER.search(folded)
+        or _COMMENT_POLICY.search(folded)
         or is_photo_caption(line)
     )

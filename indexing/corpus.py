@@ -1,42 +1,36 @@
-"""Find and decode the corpus files; a bad file is reported, never fatal."""
+"""Find and read the corpus files by extension; a bad file (or record) is reported, never fatal.
+
+Every format goes through `read_bytes`, the one place a corpus file is opened and read,
+so checks on files apply to text, pages, exports and feeds alike.
+"""
 
 from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from indexing.arabic import has_arabic
+from indexing.articles import SkippedFile, SourceText
 from indexing.errors import CorpusError
 from indexing.safe_open import Refused, read_capped
 
-SUFFIXES = (".txt", ".md")
+TEXT_SUFFIXES = (".txt", ".md")
+PAGE_SUFFIXES = (".html", ".htm")
+EXPORT_SUFFIXES = (".jsonl", ".json", ".csv")
+FEED_SUFFIXES = (".xml", ".rss", ".atom")
+SUFFIXES = TEXT_SUFFIXES + PAGE_SUFFIXES + EXPORT_SUFFIXES + FEED_SUFFIXES
 _SNIFF_BYTES = 8192
 
 
-@dataclass(frozen=True)
-class SourceText:
-    """One decoded corpus file; `source` is its path relative to the corpus root."""
-
-    source: str
-    text: str
-    encoding: str
-
-
-@dataclass(frozen=True)
-class SkippedFile:
-    """A corpus file that could not be read, with the reason in one line."""
-
-    source: str
-    reason: str
+__all__ = ["SUFFIXES", "SkippedFile", "SourceText", "corpus_files", "decode", "read_corpus", "read_source"]
 
 
 def corpus_files(root: Path) -> list[Path]:
-    """Every *.txt / *.md under root, recursively, in a stable order.
+    """Every corpus file (see SUFFIXES) under root, recursively, in a stable order.
 
     Anything with a corpus name that is not a folder is listed, links and special files
-    included, so that `read_source` names each one it refuses instead of passing it by.
+    included, so that `read_bytes` names each one it refuses instead of passing it by.
     """
     if not root.is_dir():
         raise CorpusError(f"corpus folder not found: {root}")
@@ -83,8 +77,8 @@ def decode(raw: bytes) -> tuple[str, str] | None:
     return None
 
 
-def read_source(path: Path, root: Path, allowed: Sequence[Path] = ()) -> SourceText | SkippedFile:
-    """Read one file; any problem becomes a SkippedFile naming it.
+def read_bytes(path: Path, root: Path, allowed: Sequence[Path] = ()) -> bytes | SkippedFile:
+    """The bytes of one corpus file; any problem becomes a SkippedFile naming it.
 
     Only regular files whose real path is inside root (or under an `allowed` folder) are
     read, and at most MAX_FILE_BYTES of them (`indexing.safe_open`).
@@ -96,6 +90,20 @@ def read_source(path: Path, root: Path, allowed: Sequence[Path] = ()) -> SourceT
         return SkippedFile(source, str(refused))
     if not raw.strip():
         return SkippedFile(source, "empty file")
+    return raw
+
+
+def read_source(path: Path, root: Path, allowed: Sequence[Path] = ()) -> SourceText | SkippedFile:
+    """Read one plain text file; any problem becomes a SkippedFile naming it."""
+    source = path.relative_to(root).as_posix()
+    raw = read_bytes(path, root, allowed)
+    if isinstance(raw, SkippedFile):
+        return raw
+    return decode_text(source, raw)
+
+
+def decode_text(source: str, raw: bytes) -> SourceText | SkippedFile:
+    """Decoded text of a file's bytes, refusing binary and undecodable data."""
     if _looks_binary(raw[:_SNIFF_BYTES]) and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return SkippedFile(source, "binary file, not text")
     decoded = decode(raw)
@@ -107,7 +115,37 @@ def read_source(path: Path, root: Path, allowed: Sequence[Path] = ()) -> SourceT
     return SourceText(source, text, encoding)
 
 
+def read_file(path: Path, root: Path, allowed: Sequence[Path] = ()) -> Iterator[SourceText | SkippedFile]:
+    """The articles of one corpus file, read by its extension (several for exports and feeds)."""
+    source = path.relative_to(root).as_posix()
+    suffix = path.suffix.lower()
+    raw = read_bytes(path, root, allowed)
+    if isinstance(raw, SkippedFile):
+        yield raw
+        return
+    if suffix not in TEXT_SUFFIXES + EXPORT_SUFFIXES and _looks_binary(raw[:_SNIFF_BYTES]):
+        yield SkippedFile(source, "binary file, not text")
+        return
+    if suffix in PAGE_SUFFIXES:
+        from indexing.pages import read_page
+
+        yield read_page(source, raw)
+    elif suffix in FEED_SUFFIXES:
+        from indexing.feeds import read_feed_file
+
+        yield from read_feed_file(source, raw)
+    else:
+        decoded = decode_text(source, raw)
+        if isinstance(decoded, SkippedFile) or suffix in TEXT_SUFFIXES:
+            yield decoded
+            return
+        from indexing import exports
+
+        reader = {".jsonl": exports.read_jsonl, ".json": exports.read_json, ".csv": exports.read_csv}[suffix]
+        yield from reader(source, decoded.text)
+
+
 def read_corpus(root: Path, allowed: Sequence[Path] = ()) -> Iterator[SourceText | SkippedFile]:
-    """Decode every corpus file under root, in a stable order."""
+    """Read every corpus file under root, in a stable order."""
     for path in corpus_files(root):
-        yield read_source(path, root, allowed)
+        yield from read_file(path, root, allowed)

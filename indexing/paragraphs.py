@@ -7,7 +7,9 @@ dropped lines (headlines, boilerplate) still take up their number.
 Structure is read from layout alone: a short line without final punctuation is a
 title; it opens a new article when it is the file's first line, follows a wide gap
 (two or more blank lines) or is followed by a share-button marker ("TT"); any other
-title is a section heading within the current article.
+title is a section heading within the current article. A text whose headline is already
+known (a page, an export record, a feed entry) is one article: its short lines are section
+headings and its headline repeated in the text is dropped.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ class Paragraph:
     text: str
     headline: str = ""
     section: str = ""
+    url: str = ""
+    outlet: str = ""
+    author: str = ""
+    published: str = ""  # ISO 8601, "" when unknown
 
     @property
     def title(self) -> str:
@@ -70,12 +76,16 @@ def is_title_like(text: str) -> bool:
     return not text.rstrip(_CLOSERS).endswith(_SENTENCE_END)
 
 
-def parse_paragraphs(source: str, text: str) -> list[Paragraph]:
-    """Paragraphs of one file, boilerplate dropped, each under its headline and section."""
+def parse_paragraphs(source: str, text: str, headline: str = "") -> list[Paragraph]:
+    """Paragraphs of one file, boilerplate dropped, each under its headline and section.
+
+    `headline`, when given, is the article's known headline and the text one article.
+    """
     lines = split_lines(text)
     keys = [dedupe_key(line.text) for line in lines]
     paragraphs: list[Paragraph] = []
-    headline = section = ""
+    one_article = bool(headline)
+    section = ""
     body_seen = False  # a body paragraph since the current headline
     for i, line in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else None
@@ -92,7 +102,7 @@ def parse_paragraphs(source: str, text: str) -> list[Paragraph]:
             if headline and not body_seen:
                 section = section or line.text  # the standfirst under the headline
                 continue
-            opens_article = (
+            opens_article = not one_article and (
                 (not paragraphs and not section)
                 or line.gap >= _ARTICLE_GAP
                 or (nxt is not None and is_marker(nxt.text))

@@ -16,13 +16,14 @@ import hashlib
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
 from indexing.arabic import dedupe_key
+from indexing.articles import one_copy_each
 from indexing.chunking import Chunker
 from indexing.corpus import SkippedFile, SourceText, read_corpus
 from indexing.paragraphs import Paragraph, parse_paragraphs
@@ -43,6 +44,10 @@ _OWN_KEYS = (
     "paragraph_text",
     "headline",
     "section",
+    "url",
+    "outlet",
+    "author",
+    "published",
     "occurrences",
     "text_hash",
     "embed_hash",
@@ -74,7 +79,8 @@ class PlannedChunk:
 class IndexReport:
     """What one run did; printed as the `--json` summary."""
 
-    files: int = 0
+    files: int = 0  # corpus files read (an export or feed file counts once)
+    articles: int = 0  # articles indexed, one per page, record, feed entry or text file
     paragraphs: int = 0
     chunks: int = 0
     added: int = 0
@@ -83,6 +89,7 @@ class IndexReport:
     updated: int = 0
     embedded: int = 0
     reused_vectors: int = 0
+    duplicates: int = 0  # copies of an article already read (the newest copy is indexed)
     lexical_rebuilt: bool = False
     seconds: float = 0.0
     skipped: list[dict[str, str]] = field(default_factory=list)
@@ -100,9 +107,12 @@ def collect_paragraphs(
     """Distinct paragraphs in corpus order, each with every place it occurs."""
     by_key: dict[str, tuple[Paragraph, list[Occurrence]]] = {}
     for source in sources:
-        for paragraph in parse_paragraphs(source.source, source.text):
+        for parsed in parse_paragraphs(source.source, source.text, source.headline):
+            paragraph = replace(
+                parsed, url=source.url, outlet=source.outlet, author=source.author, published=source.published
+            )
             key = dedupe_key(paragraph.text)
-            place = Occurrence(paragraph.source, paragraph.number)
+            place = Occurrence(paragraph.source, paragraph.number, paragraph.outlet, paragraph.url)
             if key in by_key:
                 by_key[key][1].append(place)
             else:
@@ -134,6 +144,11 @@ def plan_chunks(
                         "paragraph_text": paragraph.text,
                         "headline": paragraph.headline,
                         "section": paragraph.section,
+                        # Chroma metadata holds no nulls: "" is "unknown".
+                        "url": paragraph.url,
+                        "outlet": paragraph.outlet,
+                        "author": paragraph.author,
+                        "published": paragraph.published,
                         "occurrences": encode_occurrences(occurrences),
                         "text_hash": text_hash,
                         "embed_hash": _sha1(embed_text),
@@ -194,14 +209,17 @@ class Indexer:
         """Index corpus_dir incrementally and report what changed."""
         started = time.perf_counter()
         report = IndexReport()
-        sources: list[SourceText] = []
+        read: list[SourceText] = []
         for item in read_corpus(corpus_dir):
             if isinstance(item, SkippedFile):
                 self.warn(f"warning: skipped {printable(item.source)}: {printable(item.reason)}")
                 report.skipped.append({"file": item.source, "reason": item.reason})
             else:
-                sources.append(item)
-        report.files = len(sources)
+                read.append(item)
+        sources, copies = one_copy_each(read)
+        report.duplicates = len(copies)
+        report.articles = len(sources)
+        report.files = len({s.source.split("#", 1)[0] for s in read})
 
         paragraphs = collect_paragraphs(sources)
         planned = plan_chunks(paragraphs, self.chunker)

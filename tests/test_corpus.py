@@ -12,8 +12,10 @@ from indexing.errors import CorpusError
 ARTICLE = "عنوان الخبر\n\nوقال المتحدث باسم الوزارة إن الاجتماع انتهى دون اتفاق.\n"
 
 
-def test_reads_txt_and_md_recursively_and_ignores_other_files(write_corpus) -> None:
-    root = write_corpus({"a.txt": ARTICLE, "sub/b.md": ARTICLE, "c.json": "{}", ".hidden/d.txt": ARTICLE})
+def test_reads_corpus_files_recursively_and_ignores_other_files(write_corpus) -> None:
+    root = write_corpus(
+        {"a.txt": ARTICLE, "sub/b.md": ARTICLE, "c.pdf": "%PDF-1.4", ".hidden/d.txt": ARTICLE}
+    )
     assert [item.source for item in read_corpus(root)] == ["a.txt", "sub/b.md"]
 
 

@@ -175,3 +175,31 @@ def test_rate_limiter_warns_once_then_drops_until_the_window_passes() -> None:
     assert limiter.check(2).verdict is Verdict.ALLOW  # per user
     now[0] = 60.0
     assert limiter.check(1).verdict is Verdict.ALLOW
+
+
+def test_source_line_links_the_headline_and_escapes_the_url() -> None:
+    from bot.telegram.formatting import citation_block, render_block
+
+    c = Citation(
+        n=2, source="p.html", title="عنوان <مهم>", paragraph=3, text="نص.", score=0.5,
+        url='https://x.example/a?b=1&c="2"', published="2013-08-04T10:00:00+04:00", outlet="CNN بالعربية",
+    )  # fmt: skip
+    html_text = render_block(citation_block(c))
+    assert '<a href="https://x.example/a?b=1&amp;c=&quot;2&quot;">عنوان &lt;مهم&gt;</a>' in html_text
+    assert html_text.endswith(" — CNN بالعربية، 4 آب 2013")
+    assert "p.html" not in html_text
+
+
+def test_a_source_without_headline_or_url_shows_a_label_and_its_file() -> None:
+    from bot.telegram.formatting import citation_block, render_block
+
+    c = Citation(
+        n=1, source="000_b4ebc4adb0f988c0.txt", title="", paragraph=4, text="وصفت المتحدثة " * 10, score=0.5
+    )
+    html_text = render_block(citation_block(c))
+    assert "«وصفت المتحدثة وصفت المتحدثة" in html_text and "000_b4ebc4adb0f988c0.txt، الفقرة 4" in html_text
+
+
+def test_only_web_links_are_accepted() -> None:
+    with pytest.raises(ValueError):
+        Block("x", link="javascript:alert(1)")

@@ -16,6 +16,7 @@ from bot.qa.conversation import ConversationMemory, FollowUpRewriter, Turn
 from bot.qa.evidence import Evidence
 from bot.qa.extractive import ExtractiveAnswerer
 from bot.qa.retrieval import HybridRetriever, Passage
+from bot.qa.sources import with_attribution
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -44,9 +45,14 @@ class Citation:
     paragraph: int
     text: str
     score: float
+    url: str = ""
+    published: str = ""  # ISO 8601
+    outlet: str = ""
+    author: str = ""
+    also_in: tuple[str, ...] = ()  # other outlets that carried the same paragraph
 
     def as_dict(self) -> dict[str, Any]:
-        """One entry of the answer JSON's `citations` (docs/answer-json.md)."""
+        """One entry of the answer JSON's `citations` (docs/answer-json.md); unknowns are null."""
         return {
             "n": self.n,
             "source": self.source,
@@ -54,7 +60,30 @@ class Citation:
             "paragraph": self.paragraph,
             "text": self.text,
             "score": round(self.score, 4),
+            "url": self.url or None,
+            "published": self.published or None,
+            "outlet": self.outlet or None,
+            "author": self.author or None,
+            "also_in": list(self.also_in),
         }
+
+    @classmethod
+    def from_passage(cls, n: int, passage: Passage) -> Citation:
+        """The citation of a retrieved paragraph, numbered n."""
+        p = passage.paragraph
+        return cls(
+            n=n,
+            source=p.source,
+            title=p.title,
+            paragraph=p.paragraph,
+            text=p.text,
+            score=passage.score,
+            url=p.url,
+            published=p.published,
+            outlet=p.outlet,
+            author=p.author,
+            also_in=p.other_outlets,
+        )
 
 
 @dataclass
@@ -90,6 +119,9 @@ class Answer:
                         "title": p.paragraph.title,
                         "text": p.paragraph.text,
                         "score": round(p.score, 4),
+                        "url": p.paragraph.url or None,
+                        "published": p.paragraph.published or None,
+                        "outlet": p.paragraph.outlet or None,
                         "bm25": round(p.bm25, 4),
                         "dense": round(p.dense, 4),
                     }
@@ -149,21 +181,15 @@ class Engine:
             draft = Draft(NOT_IN_SOURCES, [], "extractive")
         answered_at = time.perf_counter()
 
-        citations = [
-            Citation(
-                n=i,
-                source=p.paragraph.source,
-                title=p.paragraph.title,
-                paragraph=p.paragraph.paragraph,
-                text=p.paragraph.text,
-                score=p.score,
-            )
-            for i, p in enumerate(draft.cited, 1)
-        ]
+        citations = [Citation.from_passage(i, p) for i, p in enumerate(draft.cited, 1)]
+        text = draft.text
+        if citations:
+            # Whose report the lead is, and when; added here so every answerer's text gets it.
+            text = with_attribution(text, citations[0].outlet, citations[0].published)
         answer = Answer(
             question=question,
             standalone=standalone,
-            text=draft.text,
+            text=text,
             answered=bool(citations),
             mode=draft.mode,
             citations=citations,

@@ -15,8 +15,10 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
-from bot.qa.engine import Answer
+from bot.qa.engine import Answer, Citation
+from bot.qa.sources import also_carried, byline, short_label
 
 RLM = "\u200f"  # keeps lines that start with [n], digits or Latin text right-to-left
 MAX_MESSAGE = 4096  # telegram.constants.MessageLimit.MAX_TEXT_LENGTH
@@ -55,16 +57,21 @@ class Block:
     """One line or paragraph of raw text in at most one tag; `lead` is a bold label before it.
 
     `keep_with_next` holds a heading on the same message as the block it introduces.
+    With `link` (an http(s) URL) the text is the link's text and `after` plain text after it.
     """
 
     text: str
     tag: str = ""
     lead: str = ""
     keep_with_next: bool = False
+    link: str = ""
+    after: str = ""
 
     def __post_init__(self) -> None:
         if self.tag not in BLOCK_TAGS:
             raise ValueError(f"unsupported block tag {self.tag!r}")
+        if self.link and urlsplit(self.link).scheme.lower() not in ("http", "https"):
+            raise ValueError("a link must be an http(s) URL")
 
 
 BLANK = Block("")
@@ -91,6 +98,10 @@ def render_block(block: Block, text: str | None = None) -> str:
     if not raw.strip() and not block.lead:
         return ""
     body = escape(rtl(raw.strip("\n")))
+    if block.link:
+        body = f'{RLM}<a href="{html.escape(block.link, quote=True)}">{body.removeprefix(RLM)}</a>'
+    if block.after:
+        body += escape(block.after)
     if block.lead:
         body = f"{RLM}<b>{escape(block.lead)}</b> {body.removeprefix(RLM)}"
     if not block.tag:
@@ -157,6 +168,8 @@ def _split_block(block: Block, limit: int, first: int) -> list[str]:
     whole = render_block(block)
     if utf16_len(whole) <= first:
         return [whole]
+    if block.link or block.after:  # too long for a link line: split it as plain text
+        block = Block(block.text + block.after, block.tag, block.lead)
     # Only the first piece carries the label; later ones are plain continuations.
     rest = Block(block.text, block.tag)
 
@@ -228,9 +241,16 @@ def pack(blocks: Iterable[Block], limit: int = MAX_MESSAGE) -> list[str]:
     return messages
 
 
-def _citation_line(c: CitedParagraph) -> str:
-    where = f"{c.source}، الفقرة {c.paragraph}"
-    return f"{c.title} — {where}" if c.title else where
+def citation_block(c: Citation) -> Block:
+    """[n] headline (a link to the article) — outlet، date; the file only with neither headline nor URL."""
+    details = " — ".join(filter(None, [byline(c.outlet, c.published), also_carried(c.also_in)]))
+    after = f" — {details}" if details else ""
+    if c.url:
+        return Block(short_label(c), lead=f"[{c.n}]", keep_with_next=True, link=c.url, after=after)
+    if c.title:
+        return Block(c.title + after, lead=f"[{c.n}]", keep_with_next=True)
+    where = f"{short_label(c)} — {c.source}، الفقرة {c.paragraph}"
+    return Block(where + after, lead=f"[{c.n}]", keep_with_next=True)
 
 
 def answer_blocks(answer: Answer) -> list[Block]:
@@ -241,7 +261,7 @@ def answer_blocks(answer: Answer) -> list[Block]:
     if answer.citations:
         blocks += [BLANK, Block(SOURCES_HEADER, "b", keep_with_next=True)]
         for c in answer.citations:
-            blocks.append(Block(_citation_line(c), lead=f"[{c.n}]", keep_with_next=True))
+            blocks.append(citation_block(c))
             blocks.append(Block(c.text, "blockquote expandable"))
     return blocks
 

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from bot.qa.engine import Answer
+from bot.qa.engine import Answer, Citation
 from bot.qa.retrieval import Passage
+from bot.qa.sources import also_carried, byline, short_label
 
 RLM = "\u200f"  # keeps lines that start with [n], digits or Latin text right-to-left
 
 
+def source_line(c: Citation) -> str:
+    """headline — outlet، date — URL; the file and paragraph stand in for a missing URL."""
+    where = c.url or f"{c.source}، الفقرة {c.paragraph}"
+    parts = [short_label(c), byline(c.outlet, c.published), where, also_carried(c.also_in)]
+    return f"{RLM}[{c.n}] " + " — ".join(filter(None, parts))
+
+
 def render_answer(answer: Answer) -> str:
-    """Human-readable answer with numbered sources (file, paragraph, headline)."""
+    """Human-readable answer with numbered sources (headline — outlet، date — URL)."""
     lines = [RLM + answer.text]
     if answer.notice:
         lines.append(RLM + answer.notice)
     if answer.citations:
         lines.append("")
         lines.append(RLM + "المصادر:")
-        for c in answer.citations:
-            title = f" — {c.title}" if c.title else ""
-            lines.append(f"{RLM}[{c.n}] {c.source}، الفقرة {c.paragraph}{title}")
+        lines += [source_line(c) for c in answer.citations]
     return "\n".join(lines)
 
 
@@ -28,8 +34,7 @@ def render_sources(answer: Answer | None) -> str:
         return RLM + "لا توجد مصادر لآخر إجابة."
     blocks = []
     for c in answer.citations:
-        title = f" — {c.title}" if c.title else ""
-        blocks.append(f"{RLM}[{c.n}] {c.source}، الفقرة {c.paragraph}{title}\n{RLM}{c.text}")
+        blocks.append(f"{source_line(c)}\n{RLM}{c.source}، الفقرة {c.paragraph}\n{RLM}{c.text}")
     return "\n\n".join(blocks)
 
 

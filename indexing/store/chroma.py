@@ -73,10 +73,12 @@ def damaged(path: Path, exc: BaseException) -> IndexDamagedError:
 
 @dataclass(frozen=True)
 class Occurrence:
-    """One place a paragraph appears: file and 1-based paragraph number."""
+    """One place a paragraph appears: file and 1-based paragraph number (and its article's outlet/URL)."""
 
     source: str
     paragraph: int
+    outlet: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,21 +92,43 @@ class StoredParagraph:
     headline: str
     section: str
     occurrences: tuple[Occurrence, ...]
+    url: str = ""
+    outlet: str = ""
+    author: str = ""
+    published: str = ""  # ISO 8601; "" when unknown, like the other metadata
 
     @property
     def title(self) -> str:
         """The article headline, or the section heading when there is none."""
         return self.headline or self.section
 
+    @property
+    def other_outlets(self) -> tuple[str, ...]:
+        """Other outlets that carried this same paragraph (wire copy), in corpus order."""
+        others = (o.outlet for o in self.occurrences if o.outlet and o.outlet != self.outlet)
+        return tuple(dict.fromkeys(others))
+
 
 def encode_occurrences(occurrences: Iterable[Occurrence]) -> str:
-    """Chroma metadata holds scalars only, so occurrences travel as JSON."""
-    return json.dumps([[o.source, o.paragraph] for o in occurrences], ensure_ascii=False)
+    """Chroma metadata holds scalars only, so occurrences travel as JSON.
+
+    A place without outlet or URL stays a pair, so plain-text corpora encode as before.
+    """
+    return json.dumps(
+        [
+            [o.source, o.paragraph, o.outlet, o.url] if o.outlet or o.url else [o.source, o.paragraph]
+            for o in occurrences
+        ],
+        ensure_ascii=False,
+    )
 
 
 def decode_occurrences(raw: str) -> tuple[Occurrence, ...]:
     """Inverse of encode_occurrences."""
-    return tuple(Occurrence(str(s), int(n)) for s, n in json.loads(raw or "[]"))
+    return tuple(
+        Occurrence(str(item[0]), int(item[1]), *(str(x) for x in item[2:4]))
+        for item in json.loads(raw or "[]")
+    )
 
 
 def paragraph_from_metadata(meta: dict[str, Any]) -> StoredParagraph:
@@ -117,6 +141,10 @@ def paragraph_from_metadata(meta: dict[str, Any]) -> StoredParagraph:
         headline=str(meta.get("headline", "")),
         section=str(meta.get("section", "")),
         occurrences=decode_occurrences(str(meta.get("occurrences", "[]"))),
+        url=str(meta.get("url") or ""),
+        outlet=str(meta.get("outlet") or ""),
+        author=str(meta.get("author") or ""),
+        published=str(meta.get("published") or ""),
     )
 
 
