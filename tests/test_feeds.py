@@ -139,3 +139,61 @@ def test_isnad_index_with_feed_urls_indexes_once(site: FeedSite, tmp_path: Path,
     second, _ = index("--feed", f"{site.base}/feed.xml")  # the same feed twice counts once
     assert (second["added"], second["removed"], second["updated"], second["embedded"]) == (0, 0, 0, 0)
     assert second["paragraphs"] == first["paragraphs"] and second["fetched"] == 1
+
+
+def test_https_goes_to_the_checked_address_and_still_verifies_the_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The request is pinned to the resolved address; TLS still checks the certificate for the name.
+
+    A throwaway certificate for news.test (tests/fixtures/tls, test use only) is served on
+    loopback; news.test and other.test both resolve there.
+    """
+    import socket
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import httpx
+
+    tls = Path(__file__).parent / "fixtures" / "tls"
+
+    class Echo(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = f"host={self.headers.get('Host')}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = HTTPServer(("127.0.0.1", 0), Echo)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls / "news.test.crt", tls / "news.test.key")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real("127.0.0.1" if host.endswith(".test") else host, *a, **k),
+    )
+    trust = ssl.create_default_context(cafile=str(tls / "news.test.crt"))
+
+    async def get(url: str) -> bytes:
+        fetcher = Fetcher(CONFIG, transport=httpx.AsyncHTTPTransport(verify=trust))
+        try:
+            return (await fetcher.fetch(url)).body
+        finally:
+            await fetcher.close()
+
+    port = server.server_address[1]
+    try:
+        assert asyncio.run(get(f"https://news.test:{port}/a")) == f"host=news.test:{port}".encode()
+        with pytest.raises(FetchError, match="certificate"):
+            asyncio.run(get(f"https://other.test:{port}/a"))
+    finally:
+        server.shutdown()
+        server.server_close()
