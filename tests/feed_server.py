@@ -8,12 +8,14 @@ Routes (all under http://127.0.0.1:PORT):
 - /news/slow      a page that never finishes arriving until the server is stopped
 - /news/missing   404
 - /news/huge      a page larger than the default 5 MB cap (6 MB, no Content-Length)
-Every request is recorded in `requests` as (path, headers).
+Every request is recorded in `requests` as (path, headers). `FeedSite(misbehaving=False)` lists
+only the pages that work; `hold_feed` (an Event), when given, holds /feed.xml until it is set.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
@@ -49,7 +51,18 @@ FULL = (
 )
 
 
-def feed(base: str) -> str:
+def bad_items(item: Callable[[str, str, str, str], str]) -> str:
+    """The entries whose pages misbehave: slow, missing, huge."""
+    return (
+        item("/news/slow", "خبر بطيء التحميل", "Wed, 05 Jun 2024 11:00:00 +0300",
+             "ملخص الخبر البطيء: وصلت قافلة مساعدات إلى ريف حماة الشمالي صباح الأربعاء.")
+        + item("/news/missing", "خبر حذف من الموقع", "Wed, 05 Jun 2024 12:00:00 +0300",
+               "ملخص خبر محذوف عن افتتاح مدرسة جديدة في جبلة.")
+        + item("/news/huge", "صفحة ضخمة", "Wed, 05 Jun 2024 13:00:00 +0300", "ملخص الصفحة الضخمة.")
+    )  # fmt: skip
+
+
+def feed(base: str, misbehaving: bool = True) -> str:
     def item(path: str, title: str, date: str, summary: str, content: str = "") -> str:
         encoded = f"<content:encoded><![CDATA[{content}]]></content:encoded>" if content else ""
         return (
@@ -67,11 +80,7 @@ def feed(base: str) -> str:
                "زيادة عدد السفن في أيار")
         + item("/news/moved", "معمل لتجفيف الحمضيات في طرطوس", "Wed, 05 Jun 2024 10:00:00 +0300",
                "افتتاح معمل في طرطوس")
-        + item("/news/slow", "خبر بطيء التحميل", "Wed, 05 Jun 2024 11:00:00 +0300",
-               "ملخص الخبر البطيء: وصلت قافلة مساعدات إلى ريف حماة الشمالي صباح الأربعاء.")
-        + item("/news/missing", "خبر حذف من الموقع", "Wed, 05 Jun 2024 12:00:00 +0300",
-               "ملخص خبر محذوف عن افتتاح مدرسة جديدة في جبلة.")
-        + item("/news/huge", "صفحة ضخمة", "Wed, 05 Jun 2024 13:00:00 +0300", "ملخص الصفحة الضخمة.")
+        + (bad_items(item) if misbehaving else "")
         + "</channel></rss>"
     )  # fmt: skip
 
@@ -79,8 +88,9 @@ def feed(base: str) -> str:
 class FeedSite:
     """The site, served from a thread; use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, misbehaving: bool = True, hold_feed: threading.Event | None = None) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.hold_feed = hold_feed
         self.release = threading.Event()
         site = self
 
@@ -101,11 +111,13 @@ class FeedSite:
                 site.requests.append((self.path, dict(self.headers)))
                 base = f"http://127.0.0.1:{site.port}"
                 if self.path == "/feed.xml":
+                    if site.hold_feed is not None:
+                        site.hold_feed.wait(30)
                     if self.headers.get("If-None-Match") == '"v1"':
                         self.send_response(304)
                         self.end_headers()
                         return
-                    self.send_body(feed(base).encode(), "application/rss+xml", {"ETag": '"v1"'})
+                    self.send_body(feed(base, misbehaving).encode(), "application/rss+xml", {"ETag": '"v1"'})
                 elif self.path in ("/news/short", "/news/target"):
                     paragraphs, title = (
                         (SHORT, "ارتفاع حركة السفن في مرفأ اللاذقية")

@@ -12,6 +12,7 @@ extra.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import re
@@ -30,6 +31,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 from bot.telegram.handlers import COMMANDS, register
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.redact import hide_in_logs
+from bot.telegram.refresh import refresh_forever
 from bot.telegram.services import SERVICES, EngineFactory, Services, describe_archive, settle_heap
 from bot.telegram.state import BotState, redact_url
 from bot.telegram.store import STORE_FILE, BotStore
@@ -37,6 +39,7 @@ from indexing.errors import ConfigError
 from isnad.settings import Settings
 
 log = logging.getLogger(__name__)
+REFRESH_TASK = "isnad-refresh"  # the bot_data key of the feeds' refresh task
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 # 429s are retried after Telegram's retry_after (AIORateLimiter waits retry_after + 0.1 s).
@@ -96,12 +99,22 @@ def build_application(
             archive=archive,
         )
         settle_heap()  # once, before serving: full collections would otherwise stall the loop
+        if settings.feeds:
+            services = application.bot_data[SERVICES]
+            application.bot_data[REFRESH_TASK] = asyncio.get_running_loop().create_task(
+                refresh_forever(services, settings.refresh_minutes * 60), name="isnad-refresh"
+            )
         try:
             await application.bot.set_my_commands(COMMANDS)
         except TelegramError as exc:  # the menu is a convenience; answering does not depend on it
             log.warning("could not set the command menu: %s", type(exc).__name__)
 
     async def post_shutdown(application: BotApplication) -> None:
+        task = application.bot_data.pop(REFRESH_TASK, None)
+        if task is not None:
+            task.cancel()  # a round already indexing finishes in its thread, under the lock
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         services = application.bot_data.get(SERVICES)
         if isinstance(services, Services):
             await asyncio.to_thread(services.store.close)

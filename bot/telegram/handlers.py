@@ -28,6 +28,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.qa.sources import arabic_date
 from bot.telegram import texts
 from bot.telegram.feedback import Feedback, feedback_keyboard
 from bot.telegram.formatting import answer_messages, sources_messages, text_message, text_messages
@@ -280,6 +281,9 @@ def _stats_text(svc: Services) -> str:
             paragraphs=svc.archive.paragraphs,
         )
     ]
+    refresh = refresh_line(svc)
+    if refresh:
+        lines.append(refresh)
     if stats.flagged:
         lines.append(texts.STATS_FLAGGED)
         lines += [
@@ -287,6 +291,27 @@ def _stats_text(svc: Services) -> str:
             for source, paragraph, flags in stats.flagged
         ]
     return "\n".join(lines)
+
+
+def refresh_line(svc: Services) -> str:
+    """The last feeds refresh for /stats ("" when the bot refreshes nothing)."""
+    status = svc.last_refresh
+    if status is None:
+        if not svc.settings.feeds:
+            return ""
+        return texts.STATS_REFRESH_PENDING.format(minutes=svc.settings.refresh_minutes)
+    when = f"{arabic_date(status.finished.date().isoformat())} {status.finished:%H:%M} UTC"
+    if not status.ok:
+        return texts.STATS_REFRESH_FAILED.format(when=when, reason=status.problem)
+    return texts.STATS_REFRESH_OK.format(
+        when=when,
+        seconds=status.seconds,
+        added=status.added,
+        removed=status.removed,
+        new=status.new_articles,
+        requests=status.requests,
+        warnings=status.warnings,
+    )
 
 
 async def on_reindex(update: Update, context: Context) -> None:

@@ -22,6 +22,7 @@ from bot.telegram.state import BotState
 from isnad.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.telegram.refresh import RefreshStatus
     from indexing.pipeline import IndexReport
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ class Services:
     max_question_chars: int = MAX_QUESTION_CHARS
     locks: ChatLocks = field(default_factory=ChatLocks)
     reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_refresh: RefreshStatus | None = None  # set by bot.telegram.refresh
+    refreshes: int = 0
 
     def is_admin(self, user_id: int | None) -> bool:
         """Whether the user may run admin commands (ISNAD_ADMINS)."""

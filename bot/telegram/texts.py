@@ -66,5 +66,11 @@ STATS = (
     "أبطأ إجابة: {slowest:.2f} ث\n"
     "الأرشيف: {files} ملفات، {paragraphs} فقرة"
 )
+STATS_REFRESH_OK = (
+    "آخر تحديث للأخبار: {when} ({seconds:.0f} ث) — أضيفت {added} فقرة وحُذفت {removed}،"
+    " {new} مقالات جديدة من المصادر في {requests} طلبات، {warnings} تنبيهات"
+)
+STATS_REFRESH_FAILED = "آخر تحديث للأخبار: {when} — تعذّر: {reason}"
+STATS_REFRESH_PENDING = "تحديث الأخبار كل {minutes:g} دقيقة؛ لم يكتمل أي تحديث بعد."
 STATS_FLAGGED = "الفقرات الأكثر تبليغًا:"
 STATS_FLAGGED_LINE = "{source}، الفقرة {paragraph}: {flags}"
