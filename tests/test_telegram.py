@@ -40,7 +40,7 @@ from indexing.errors import ConfigError
 from indexing.store.chroma import Occurrence, StoredParagraph
 from isnad.settings import Settings
 from tests.conftest import PROJECT_ROOT, SEEDS
-from tests.fake_telegram import Call, FakeBotAPI, telegram_html_problems, utf16_len
+from tests.fake_telegram import Call, FakeBotAPI, iter_texts, telegram_html_problems, utf16_len
 
 pytestmark = pytest.mark.network
 
@@ -409,15 +409,19 @@ def test_admin_commands(
 
 
 def test_rate_limit_says_slow_down_once(fake: FakeBotAPI, run_bot: Callable[..., RunningBot]) -> None:
-    run_bot(limiter=UserRateLimiter(limit=2, period=600))
+    now = [0.0]
+    run_bot(limiter=UserRateLimiter(limit=2, period=600, clock=lambda: now[0]))
     chat, user = fake.private_chat(511), fake.user(511)
     for _ in range(4):
         ask(fake, chat, user, TRUCKS)
-    ask(fake, chat, user, "/help")  # commands are not counted
-    replies = answers_to(fake, 511, 0, 4)
+    ask(fake, chat, user, "/help")  # commands count too: silence
+    replies = answers_to(fake, 511, 0, 3)
     assert ["43 شاحنة" in c.params["text"] for c in replies[:2]] == [True, True]
-    assert "مهلًا" in replies[2].params["text"] and "ثانية" in replies[2].params["text"]
-    assert "كيف تسأل" in replies[3].params["text"]  # the fourth question got silence
+    assert "تمهّل" in replies[2].params["text"] and "ثانية" in replies[2].params["text"]
+    now[0] = 600.0  # the window has passed
+    ask(fake, chat, user, "/help")
+    [help_] = answers_to(fake, 511, 3)
+    assert "كيف تسأل" in help_.params["text"]  # the fourth question and the first /help got silence
 
 
 def test_non_text_edited_empty_and_long_messages_get_polite_replies(
@@ -714,3 +718,209 @@ def test_isnad_bot_command_answers_and_stops_on_sigterm(
     assert "is answering (polling)" in stderr and "answered chat 591" in stderr
     assert fake.token not in stderr
     assert (data / "telegram.sqlite3").is_file()
+
+
+# -- what a hostile user tries (issue 16)
+
+
+def callback_notes(fake: FakeBotAPI, count: int) -> list[str]:
+    """The texts of the first `count` answerCallbackQuery calls, in order."""
+    return fake.wait_for(
+        lambda calls: (
+            n
+            if len(n := [c.params.get("text") for c in calls if c.method == "answerCallbackQuery"]) >= count
+            else None
+        ),
+        what=f"{count} callback answers",
+    )
+
+
+def test_forged_buttons_from_other_chats_and_messages_count_for_nothing(
+    fake: FakeBotAPI, run_bot: Callable[..., RunningBot]
+) -> None:
+    bot = run_bot()
+    alice, alice_chat = fake.user(611), fake.private_chat(611)
+    ask(fake, alice_chat, alice, TRUCKS)
+    ask(fake, alice_chat, alice, KUWAIT)
+    first, second = answers_to(fake, 611, 0, 2)
+    first_data = {b["text"]: b["callback_data"] for b in buttons(first)}
+    first_id = bot.services.store.last_answer(611).id - 1
+    assert first_data["👎"] == f"v:{first_id}:-"  # small sequential ids: easy to guess
+
+    # Mallory never saw Alice's answers; he presses forged buttons from his own chat.
+    mallory, mallory_chat = fake.user(612), fake.private_chat(612)
+    ask(fake, mallory_chat, mallory, RESOLUTION)
+    [own] = answers_to(fake, 612, 0)
+    own_message = fake.stored_message(612, own.result["message_id"])
+    for forged in (f"v:{first_id}:-", f"w:{first_id}:1", "v:999999:-", "w:999999:1"):
+        fake.press(own_message, mallory, forged)
+    # Even in Alice's chat, a button names only the answer on its own message.
+    second_message = fake.stored_message(611, second.result["message_id"])
+    fake.press(second_message, alice, f"v:{first_id}:-")
+    notes = callback_notes(fake, 5)
+    assert notes == [texts.STALE_BUTTON] * 5  # one reply whatever the id: nothing to count answers by
+    assert bot.services.store.stats().down == 0 and bot.services.store.stats().wrong_sources == 0
+
+    # The genuine buttons work, and a second press changes the vote instead of adding one.
+    first_message = fake.stored_message(611, first.result["message_id"])
+    fake.press(first_message, alice, first_data["👎"])
+    fake.press(first_message, alice, first_data["👍"])
+    assert callback_notes(fake, 7)[5:] == [texts.THANKS_VOTE, texts.THANKS_VOTE]
+    stats = bot.services.store.stats()
+    assert (stats.up, stats.down) == (1, 0)
+
+
+def test_group_members_vote_once_each_on_the_group_answer(
+    fake: FakeBotAPI, run_bot: Callable[..., RunningBot]
+) -> None:
+    bot = run_bot()
+    group = fake.group_chat(-1011)
+    members = [fake.user(621 + i) for i in range(3)]
+    ask(fake, group, members[0], f"@isnad_test_bot {TRUCKS}")
+    [answer] = answers_to(fake, -1011, 0)
+    message = fake.stored_message(-1011, answer.result["message_id"])
+    down = next(b["callback_data"] for b in buttons(answer) if b["text"] == "👎")
+    for member in members:
+        fake.press(message, member, down)
+        fake.press(message, member, down)  # pressing again does not count twice
+    assert callback_notes(fake, 6) == [texts.THANKS_VOTE] * 6
+    assert bot.services.store.stats().down == 3
+
+
+def test_command_flood_in_a_group_gets_one_slow_down_then_silence(
+    fake: FakeBotAPI, run_bot: Callable[..., RunningBot]
+) -> None:
+    run_bot(limiter=UserRateLimiter(limit=3, period=600))
+    group, flooder, other = fake.group_chat(-1012), fake.user(631, "مزعج"), fake.user(632)
+    for _ in range(12):
+        ask(fake, group, flooder, "/help")
+    ask(fake, group, flooder, "/sources@isnad_test_bot")
+    ask(fake, group, flooder, "/nosuchcommand@isnad_test_bot")
+    ask(fake, group, other, f"@isnad_test_bot {TRUCKS}")
+    fake.wait_for(
+        lambda calls: any("43 شاحنة" in t for t in iter_texts(calls)), what="the other member's answer"
+    )
+    sent = [c.params["text"] for c in fake.sent(-1012)]
+    assert len(sent) == 3 + 1 + 1, sent  # three /help, one «تمهّل», the other member's answer
+    assert sum("كيف تسأل" in t for t in sent) == 3
+    assert sum("تمهّل" in t for t in sent) == 1
+    # The flooder's private chat shares his budget: still silence there.
+    ask(fake, fake.private_chat(631), flooder, "/start")
+    ask(fake, fake.private_chat(633), fake.user(633), "/start")  # someone else is answered
+    answers_to(fake, 633, 0)
+    assert fake.sent(631) == []
+
+
+class ReindexGate:
+    """An engine factory whose rebuilds (after the first) hang until released: a stuck /reindex."""
+
+    def __init__(self, base: Engine) -> None:
+        self.base = base
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self, memory: ConversationMemory) -> Engine:
+        self.calls += 1
+        if self.calls > 1:
+            self.release.wait()
+        return sharing(self.base)(memory)
+
+
+def test_a_hung_reindex_holds_no_chat_and_does_not_keep_the_bot_alive(
+    fake: FakeBotAPI,
+    run_bot: Callable[..., RunningBot],
+    base_engine: Engine,
+    seeds_data: Path,
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(seeds_data, data, ignore=shutil.ignore_patterns("index.lock"))
+    stuck = ReindexGate(base_engine)
+    try:
+        bot = run_bot(admins=frozenset({641}), data_dir=data, factory=stuck)
+        bot.services.reindex_timeout = 1.0
+        admin, chat = fake.user(641), fake.private_chat(641)
+        ask(fake, chat, admin, "/reindex")
+        ask(fake, chat, admin, TRUCKS)  # answered while the re-index hangs: the chat is not held
+        started, answer = answers_to(fake, 641, 0, 2)
+        assert "بدأت" in started.params["text"] and "43 شاحنة" in answer.params["text"]
+        [gave_up] = answers_to(fake, 641, 2)
+        assert "لم تنتهِ إعادة الفهرسة" in gave_up.params["text"]
+        ask(fake, chat, admin, KUWAIT)  # the old index still answers
+        assert "الكويت" in answers_to(fake, 641, 3)[0].params["text"]
+        bot.__exit__()  # stops within RunningBot's 30 s although the re-index thread never returns
+        assert stuck.calls == 2 and not stuck.release.is_set()
+    finally:
+        stuck.release.set()
+
+
+class OneReplyAPI:
+    """A Bot API stand-in that answers every request with one canned status and body."""
+
+    def __init__(self, status: int, body: bytes, content_type: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        reply = (status, body, content_type)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, body, content_type = reply
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+TOKEN = "7654321098:AAF4ke-T0ken_for_isnad_startup_9"
+JSON = "application/json"
+
+
+def api_error(status: int, description: str) -> bytes:
+    return json.dumps({"ok": False, "error_code": status, "description": description}).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "content_type"),
+    [
+        (403, api_error(403, f"Forbidden: POST /bot{TOKEN}/getMe\nis blocked"), JSON),
+        (200, f"<html><body><h1>Welcome to nginx!</h1>\n<p>{TOKEN}</p></body></html>".encode(), "text/html"),
+        (500, api_error(500, "Internal Server Error"), JSON),
+        (409, api_error(409, TOKEN.replace(":", "%3A")), JSON),
+    ],
+    ids=["403-echoes-token", "200-html", "500", "409-url-encoded-token"],
+)
+def test_bot_api_start_up_failures_are_one_scrubbed_line(
+    status: int,
+    body: bytes,
+    content_type: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from isnad.cli import main
+
+    with OneReplyAPI(status, body, content_type) as base_url:
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+        monkeypatch.setenv("TELEGRAM_BASE_URL", base_url)
+        code = main(["bot", "--data-dir", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("isnad: error: ") and "Bot API" in err
+    assert TOKEN not in err and TOKEN.split(":")[1] not in err

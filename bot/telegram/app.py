@@ -30,12 +30,13 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 from bot.telegram.handlers import COMMANDS, register
 from bot.telegram.ratelimit import UserRateLimiter
-from bot.telegram.redact import hide_in_logs
+from bot.telegram.redact import hide_in_logs, scrub
 from bot.telegram.refresh import refresh_forever
 from bot.telegram.services import SERVICES, EngineFactory, Services, describe_archive, settle_heap
 from bot.telegram.state import BotState, redact_url
 from bot.telegram.store import STORE_FILE, BotStore
 from indexing.errors import ConfigError
+from indexing.untrusted import clip, printable
 from isnad.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits
 # timeouts. The default pool (CPUs + 4 threads) would then let six such questions hold up every
 # other chat's questions, /sources, /reset and buttons; waiting threads cost no CPU.
 MODEL_WAIT_WORKERS = 64
+STARTUP_DETAIL_CHARS = 200  # of a Bot API error description, in the one-line start-up error
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
 
@@ -154,8 +156,10 @@ async def serve(
         raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
     except NetworkError as exc:
         raise ConfigError(
-            f"cannot reach the Bot API at {settings.telegram_base_url} ({type(exc).__name__})"
+            f"cannot reach the Bot API at {scrub(settings.telegram_base_url)} ({type(exc).__name__})"
         ) from None
+    except Exception as exc:  # any other status or body (a proxy's 403, a 200 in HTML)
+        raise ConfigError(startup_failure(settings, exc)) from None
     webhook = None
     try:
         if application.post_init:
@@ -177,6 +181,19 @@ async def serve(
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)
+
+
+def startup_failure(settings: Settings, exc: BaseException) -> str:
+    """One line for a Bot API that answered getMe with an error: the token scrubbed, the reply cut short.
+
+    Some proxies and self-hosted servers echo the request path, token included, in their
+    error description; a traceback would print it.
+    """
+    detail = scrub(getattr(exc, "message", None) or str(exc) or "no description")
+    return (
+        f"the Bot API at {scrub(settings.telegram_base_url)} refused to start the bot "
+        f"({type(exc).__name__}: {clip(printable(detail), STARTUP_DETAIL_CHARS)})"
+    )
 
 
 def webhook_options(settings: Settings) -> tuple[str, str, int]:

@@ -30,12 +30,14 @@ from telegram.ext import (
 
 from bot.qa.sources import arabic_date
 from bot.telegram import texts
+from bot.telegram.daemon import in_daemon_thread
 from bot.telegram.feedback import Feedback, feedback_keyboard
 from bot.telegram.formatting import answer_messages, sources_messages, text_message, text_messages
 from bot.telegram.ratelimit import Verdict
 from bot.telegram.services import SERVICES, Archive, Services, settle_heap
 from bot.telegram.state import BotState, StoredAnswer
 from indexing.errors import IndexLockedError, IsnadError
+from indexing.untrusted import printable
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +203,37 @@ async def gate(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
+async def throttle(update: Update, context: Context) -> None:
+    """The per-user limit on everything that makes the bot reply: questions, commands, buttons.
+
+    A flood of /help in a group used to cost nothing here and queue every other member's
+    answer behind Telegram's group cap; now the flooder gets one «تمهّل» and then silence.
+    Messages not addressed to the bot cost nothing and are not counted.
+    """
+    user = update.effective_user
+    if user is None:
+        return
+    query, message = update.callback_query, update.effective_message
+    if query is None and not (
+        message is not None and is_addressed(message, context.bot.username, context.bot.id)
+    ):
+        return
+    svc = services(context)
+    decision = svc.limiter.check(user.id)
+    if decision.verdict is Verdict.ALLOW:
+        return
+    try:
+        if decision.verdict is Verdict.WARN:
+            if query is not None:
+                await query.answer(decision.message())
+            elif message is not None:
+                async with svc.locks.hold(message.chat_id):
+                    await reply(message, decision.message())
+    except Exception as exc:  # the update is refused whether or not the warning got through
+        log.warning("could not send the slow-down for update %s: %s", update.update_id, type(exc).__name__)
+    raise ApplicationHandlerStop
+
+
 async def on_start(update: Update, context: Context) -> None:
     """Greeting and help."""
     await _help(update, context, greeting=True)
@@ -287,7 +320,7 @@ def _stats_text(svc: Services) -> str:
     if stats.flagged:
         lines.append(texts.STATS_FLAGGED)
         lines += [
-            texts.STATS_FLAGGED_LINE.format(source=source, paragraph=paragraph, flags=flags)
+            texts.STATS_FLAGGED_LINE.format(source=printable(source), paragraph=paragraph, flags=flags)
             for source, paragraph, flags in stats.flagged
         ]
     return "\n".join(lines)
@@ -315,37 +348,56 @@ def refresh_line(svc: Services) -> str:
 
 
 async def on_reindex(update: Update, context: Context) -> None:
-    """Admins: index the corpus again (off the loop, under the data-dir lock), then swap engines.
+    """Admins: index the corpus again in the background, then swap engines.
 
-    The chat's lock is held throughout, so the admin's next question gets the new index.
+    The handler returns once the job has started, so neither the admin's chat (its lock)
+    nor the bot's shutdown waits for an index job, which may hang on a bad mount or run long.
     """
     message = update.message
     if message is None:
         return
     svc = services(context)
     async with svc.locks.hold(message.chat_id):
-        if await _admin(message, svc):
-            await _reindex(message, svc)
+        if not await _admin(message, svc):
+            return
+        if svc.reindexing.locked():
+            await reply(message, texts.REINDEX_BUSY)
+            return
+        await svc.reindexing.acquire()  # never waits: checked just above, with no await between
+        try:
+            await reply(message, texts.REINDEX_STARTED)
+        except BaseException:
+            svc.reindexing.release()
+            raise
+    svc.spawn(_reindex(message, svc))
 
 
 async def _reindex(message: Message, svc: Services) -> None:
-    if svc.reindexing.locked():
-        await reply(message, texts.REINDEX_BUSY)
-        return
-    async with svc.reindexing:
-        await reply(message, texts.REINDEX_STARTED)
-        try:
-            report, engine, archive = await asyncio.to_thread(svc.reindex)
-        except IndexLockedError:
-            await reply(message, texts.REINDEX_BUSY)
-            return
-        except IsnadError as exc:
-            log.warning("reindex failed: %s", exc)
-            await reply(message, texts.REINDEX_FAILED.format(reason=exc))
-            return
+    """The index job off the loop, bounded by reindex_timeout; the admin is told how it ended."""
+    try:
+        report, engine, archive = await asyncio.wait_for(
+            in_daemon_thread(svc.reindex, "isnad-reindex"), svc.reindex_timeout
+        )
         # Answers already under way finish on the old engine; new questions get the new one.
         svc.engine, svc.archive = engine, archive
         await asyncio.to_thread(settle_heap, True)  # freeze the new engine, free the old one's cycles
+    except TimeoutError:
+        log.warning("reindex still running after %.0f s; stopped waiting for it", svc.reindex_timeout)
+        await _tell(message, svc, texts.REINDEX_TIMEOUT.format(seconds=svc.reindex_timeout))
+        return
+    except IndexLockedError:
+        await _tell(message, svc, texts.REINDEX_BUSY)
+        return
+    except IsnadError as exc:
+        log.warning("reindex failed: %s", printable(str(exc)))
+        await _tell(message, svc, texts.REINDEX_FAILED.format(reason=exc))
+        return
+    except Exception:
+        log.exception("reindex failed")
+        await _tell(message, svc, texts.FAILED)
+        return
+    finally:
+        svc.reindexing.release()
     log.info("reindexed: %s", report.as_dict())
     done = texts.REINDEX_DONE.format(
         seconds=report.seconds,
@@ -357,7 +409,16 @@ async def _reindex(message: Message, svc: Services) -> None:
     )
     if report.skipped:
         done += "\n" + texts.REINDEX_SKIPPED.format(count=len(report.skipped))
-    await reply(message, done)
+    await _tell(message, svc, done)
+
+
+async def _tell(message: Message, svc: Services, text: str) -> None:
+    """A reply from background work, in the chat's turn; a failure to send is only logged."""
+    try:
+        async with svc.locks.hold(message.chat_id):
+            await reply(message, text)
+    except TelegramError as exc:
+        log.warning("could not tell chat %s: %s", message.chat_id, type(exc).__name__)
 
 
 async def _admin(message: Message, svc: Services) -> bool:
@@ -390,13 +451,7 @@ async def on_text(update: Update, context: Context) -> None:
         return  # group talk not meant for the bot
     svc = services(context)
     user_id = message.from_user.id if message.from_user else None
-    decision = svc.limiter.check(user_id) if user_id is not None else None
-    if decision is not None and decision.verdict is Verdict.DROP:
-        return
     async with svc.locks.hold(message.chat_id):
-        if decision is not None and decision.verdict is Verdict.WARN:
-            await reply(message, decision.message())
-            return
         question = question_of(message, bot.username)
         if len(message.text) > svc.max_question_chars:
             limit = svc.max_question_chars
@@ -446,37 +501,49 @@ async def on_not_text(update: Update, context: Context) -> None:
 
 async def _polite(message: Message, context: Context, text: str) -> None:
     svc = services(context)
-    user_id = message.from_user.id if message.from_user else None
-    if user_id is not None and svc.limiter.check(user_id).verdict is Verdict.DROP:
-        return
     async with svc.locks.hold(message.chat_id):
         await reply(message, text)
 
 
 async def on_feedback(update: Update, context: Context) -> None:
-    """👍 / 👎 / wrong source: recorded in SQLite against the cited paragraph ids."""
+    """👍 / 👎 / wrong source: recorded against the cited paragraph ids, if the button is genuine.
+
+    Callback data names an answer by its row id, which anyone can guess, so a press counts
+    only when it comes from a message that carried that very answer in that very chat.
+    Every refusal reads the same, so presses cannot probe which answer ids exist.
+    """
     query = update.callback_query
     if query is None:
         return
     svc = services(context)
     user_id = query.from_user.id
-    chat_id = query.message.chat.id if query.message is not None else user_id
+    pressed_on = query.message
+    chat_id = pressed_on.chat.id if pressed_on is not None else user_id
     async with svc.locks.hold(chat_id):  # presses count in the order they were made
         press = Feedback.parse(query.data)
-        if press is None:
-            await query.answer(texts.STALE_BUTTON)
-            return
-        if press.vote:
-            recorded = await asyncio.to_thread(svc.store.vote, press.answer_id, user_id, press.vote)
-            note = texts.THANKS_VOTE if recorded else texts.STALE_BUTTON
-        else:
-            flagged = await asyncio.to_thread(
-                svc.store.wrong_source, press.answer_id, press.wrong_source, user_id
+        recorded = False
+        if press is not None and pressed_on is not None:
+            recorded = await asyncio.to_thread(
+                _record_press, svc.store, press, chat_id, pressed_on.message_id, user_id
             )
-            recorded = flagged is not None
-            note = texts.THANKS_WRONG_SOURCE.format(n=press.wrong_source) if recorded else texts.STALE_BUTTON
-        log.info("feedback %s recorded=%s", query.data, recorded)
+        if not recorded or press is None:
+            note = texts.STALE_BUTTON
+        elif press.vote:
+            note = texts.THANKS_VOTE
+        else:
+            note = texts.THANKS_WRONG_SOURCE.format(n=press.wrong_source)
+        log.info("feedback %r in chat %s recorded=%s", query.data, chat_id, recorded)
         await query.answer(note)
+
+
+def _record_press(store: BotState, press: Feedback, chat_id: int, message_id: int, user_id: int) -> bool:
+    """Record a press made on (chat_id, message_id); False unless that message carried the answer."""
+    carried = store.answer_of_message(chat_id, message_id)
+    if carried is None or carried.id != press.answer_id:
+        return False
+    if press.vote:
+        return store.vote(press.answer_id, user_id, press.vote)
+    return store.wrong_source(press.answer_id, press.wrong_source, user_id) is not None
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -494,8 +561,9 @@ async def on_error(update: object, context: Context) -> None:
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    """Attach every handler; the allowlist gate runs first, in its own group."""
-    application.add_handler(TypeHandler(Update, gate), group=-1)
+    """Attach every handler; the allowlist gate runs first, then the per-user limit, each in its own group."""
+    application.add_handler(TypeHandler(Update, gate), group=-2)
+    application.add_handler(TypeHandler(Update, throttle), group=-1)
     only_new = filters.UpdateType.MESSAGE
     application.add_handlers(
         [

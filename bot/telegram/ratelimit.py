@@ -1,8 +1,10 @@
-"""Per-user limit on questions: a sliding window, one Arabic "slow down" per window, then silence.
+"""Per-user limit on what makes the bot reply: a sliding window, one Arabic "slow down", then silence.
 
-Only questions count (they cost engine work); commands and buttons are cheap. Replying to
-every excess message would itself be spam, so a user over the limit is told once, with the
-wait, and further messages in the same window are dropped quietly.
+Questions, commands and button presses all count: a command is cheap to compute, but
+its reply is not free in a group, where Telegram caps the bot at about 20 messages a
+minute and a flood of /help would queue every other member's answer behind it. Replying
+to every excess message would itself be spam, so a user over the limit is told once,
+with the wait, and further messages in the same window are dropped quietly.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-SLOW_DOWN = "مهلًا، وصلتني أسئلة كثيرة منك في وقت قصير. أعد المحاولة بعد {seconds} ثانية."
+SLOW_DOWN = "تمهّل، وصلتني رسائل كثيرة منك في وقت قصير. أعد المحاولة بعد {seconds} ثانية."
 
 
 class Verdict(Enum):
@@ -39,7 +41,7 @@ class Decision:
 
 
 class UserRateLimiter:
-    """At most `limit` questions per user in any `period` seconds."""
+    """At most `limit` messages (questions, commands, presses) per user in any `period` seconds."""
 
     def __init__(self, limit: int = 10, period: float = 60.0, clock: Callable[[], float] = time.monotonic):
         if limit < 1 or period <= 0:
@@ -52,7 +54,7 @@ class UserRateLimiter:
         self._lock = threading.Lock()
 
     def check(self, user_id: int) -> Decision:
-        """Count one question from user_id, or say why not."""
+        """Count one message from user_id, or say why not."""
         now = self.clock()
         with self._lock:
             seen = self._seen.setdefault(user_id, deque())

@@ -24,6 +24,11 @@ def _mask(text: str) -> str:
     return text
 
 
+def scrub(text: str) -> str:
+    """The text with every secret hidden so far replaced by a placeholder (for messages, not logs)."""
+    return _mask(text)
+
+
 def _scrub(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
@@ -44,9 +49,13 @@ def hide_in_logs(secret: str) -> None:
     global _installed, _secrets
     if not secret:
         return
+    # A bot token is "<bot id>:<secret>"; the secret half alone is hidden too, so a URL-encoded
+    # echo of the token ("%3A" for the colon) gives nothing away either.
+    _, _, half = secret.partition(":")
     with _lock:
-        if secret not in _secrets:
-            _secrets = (*_secrets, secret)
+        for value in (secret, half if len(half) >= 16 else ""):
+            if value and value not in _secrets:
+                _secrets = (*_secrets, value)
         if _installed:
             return
         previous = logging.getLogRecordFactory()

@@ -10,10 +10,10 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.qa.conversation import ConversationMemory
 from bot.qa.engine import Answer, Engine
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 EngineFactory = Callable[[ConversationMemory], Engine]
 SERVICES = "isnad"  # the bot_data key
 MAX_QUESTION_CHARS = 1000
+# An incremental /reindex takes seconds to minutes; one still running after this is reported
+# to the admin as stuck (the bot keeps answering from the index it has).
+REINDEX_TIMEOUT = 3600.0
 _HEADLINES_SHOWN = 8
 
 
@@ -116,6 +119,14 @@ class Services:
     reindexing: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_refresh: RefreshStatus | None = None  # set by bot.telegram.refresh
     refreshes: int = 0
+    reindex_timeout: float = REINDEX_TIMEOUT
+    background: set[asyncio.Task[None]] = field(default_factory=set)  # kept referenced until done
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run work on the loop without a handler waiting for it (nor PTB's stop, nor a chat's lock)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     def is_admin(self, user_id: int | None) -> bool:
         """Whether the user may run admin commands (ISNAD_ADMINS)."""
