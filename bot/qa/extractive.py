@@ -17,6 +17,7 @@ from bot.qa.answer import NOT_IN_SOURCES, Draft
 from bot.qa.evidence import Evidence, QueryTerms, question_word
 from bot.qa.retrieval import Passage
 from indexing.arabic import normalize_arabic
+from indexing.untrusted import quoted
 
 _SENTENCE_END = re.compile(r"(?<=[.!?؟…؛])\s+")
 _CLAUSE_END = re.compile(r"(?<=،)\s+")
@@ -38,6 +39,9 @@ _TYPE_BONUS = 0.25
 _RANK_DECAY = 0.2
 _KEEP_RATIO = 0.3
 _MAX_SENTENCES = 3
+# A "sentence" of an article without punctuation can be the whole paragraph (900 words);
+# each quote is cut at a word boundary after this many characters, so an answer stays short.
+MAX_QUOTE_CHARS = 400
 _TOP_PARAGRAPHS = 3
 
 
@@ -119,5 +123,6 @@ class ExtractiveAnswerer:
         order: list[int] = list(dict.fromkeys(s.passage for s in chosen))
         chosen.sort(key=lambda s: (order.index(s.passage), s.position))
         cited = [passages[i] for i in order]
-        parts = [f"{s.text} [{order.index(s.passage) + 1}]" for s in chosen]
+        # Quoted text is data: a "[3]" inside it must not read as one of the markers added here.
+        parts = [f"{quoted(s.text, MAX_QUOTE_CHARS)} [{order.index(s.passage) + 1}]" for s in chosen]
         return Draft(" ".join(parts), cited, "extractive")

@@ -30,6 +30,7 @@ from bot.qa.citations import renumber
 from bot.qa.prompts import Prompt, load_prompt
 from bot.qa.retrieval import Passage
 from indexing.errors import ConfigError
+from indexing.untrusted import neutralise_markers, strip_invisible
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,9 @@ class AnswerPrompts:
 
 
 def _defang(text: str) -> str:
-    """Break delimiter look-alikes so a paragraph cannot close its own data block."""
-    return text.replace("<<<", "‹‹‹").replace(">>>", "›››")
+    """Break delimiter and marker look-alikes so a paragraph can neither close its own data block
+    nor hand the model a "[3]" to copy as if it were a citation."""
+    return neutralise_markers(strip_invisible(text)).replace("<<<", "‹‹‹").replace(">>>", "›››")
 
 
 def source_block(prompt: Prompt, n: int, passage: Passage, text: str | None = None) -> str:

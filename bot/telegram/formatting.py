@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from bot.qa.engine import Answer, Citation
 from bot.qa.sources import also_carried, byline, short_label
+from indexing.untrusted import clip, printable, shown
 
 RLM = "\u200f"  # keeps lines that start with [n], digits or Latin text right-to-left
 MAX_MESSAGE = 4096  # telegram.constants.MessageLimit.MAX_TEXT_LENGTH
@@ -35,6 +36,9 @@ BLOCK_TAGS = frozenset({"", "b", "i", "blockquote", "blockquote expandable"})
 SOURCES_HEADER = "المصادر:"
 NO_SOURCES = "لا توجد مصادر لآخر إجابة."
 NOT_CITED = "لم تستند آخر إجابة إلى فقرات من المقالات، فلا مصادر لها."
+# The cited paragraph under an answer is an excerpt of this many characters at most; /sources
+# shows it whole. Without a bound, one long paragraph made a three-message answer.
+MAX_EXCERPT_CHARS = 1500
 
 
 class CitedParagraph(Protocol):
@@ -94,16 +98,17 @@ def rtl(text: str) -> str:
 
 def render_block(block: Block, text: str | None = None) -> str:
     """The HTML of a block (or of one piece of its text)."""
-    raw = block.text if text is None else text
+    # Bidi overrides and zero-width characters from articles never reach a message.
+    raw = shown(block.text if text is None else text)
     if not raw.strip() and not block.lead:
         return ""
     body = escape(rtl(raw.strip("\n")))
     if block.link:
         body = f'{RLM}<a href="{html.escape(block.link, quote=True)}">{body.removeprefix(RLM)}</a>'
     if block.after:
-        body += escape(block.after)
+        body += escape(shown(block.after))
     if block.lead:
-        body = f"{RLM}<b>{escape(block.lead)}</b> {body.removeprefix(RLM)}"
+        body = f"{RLM}<b>{escape(shown(block.lead))}</b> {body.removeprefix(RLM)}"
     if not block.tag:
         return body
     name = block.tag.split()[0]
@@ -249,7 +254,7 @@ def citation_block(c: Citation) -> Block:
         return Block(short_label(c), lead=f"[{c.n}]", keep_with_next=True, link=c.url, after=after)
     if c.title:
         return Block(c.title + after, lead=f"[{c.n}]", keep_with_next=True)
-    where = f"{short_label(c)} — {c.source}، الفقرة {c.paragraph}"
+    where = f"{short_label(c)} — {printable(c.source)}، الفقرة {c.paragraph}"
     return Block(where + after, lead=f"[{c.n}]", keep_with_next=True)
 
 
@@ -262,7 +267,7 @@ def answer_blocks(answer: Answer) -> list[Block]:
         blocks += [BLANK, Block(SOURCES_HEADER, "b", keep_with_next=True)]
         for c in answer.citations:
             blocks.append(citation_block(c))
-            blocks.append(Block(c.text, "blockquote expandable"))
+            blocks.append(Block(clip(c.text, MAX_EXCERPT_CHARS), "blockquote expandable"))
     return blocks
 
 
@@ -281,8 +286,9 @@ def sources_messages(citations: Sequence[CitedParagraph] | None, limit: int = MA
     for c in citations:
         if blocks:
             blocks.append(BLANK)
-        blocks.append(Block(f"[{c.n}] {c.title or c.source}", "b", keep_with_next=True))
-        blocks.append(Block(f"{c.source}، الفقرة {c.paragraph}", "i", keep_with_next=True))
+        source = printable(c.source)  # a newline in a file name must not start a line of its own
+        blocks.append(Block(f"[{c.n}] {c.title or source}", "b", keep_with_next=True))
+        blocks.append(Block(f"{source}، الفقرة {c.paragraph}", "i", keep_with_next=True))
         blocks.append(Block(c.text, "blockquote"))
     return pack(blocks, limit)
 

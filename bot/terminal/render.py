@@ -5,22 +5,23 @@ from __future__ import annotations
 from bot.qa.engine import Answer, Citation
 from bot.qa.retrieval import Passage
 from bot.qa.sources import also_carried, byline, short_label
+from indexing.untrusted import printable, shown
 
 RLM = "\u200f"  # keeps lines that start with [n], digits or Latin text right-to-left
 
 
 def source_line(c: Citation) -> str:
     """headline — outlet، date — URL; the file and paragraph stand in for a missing URL."""
-    where = c.url or f"{c.source}، الفقرة {c.paragraph}"
+    where = printable(c.url or "") or f"{printable(c.source)}، الفقرة {c.paragraph}"
     parts = [short_label(c), byline(c.outlet, c.published), where, also_carried(c.also_in)]
-    return f"{RLM}[{c.n}] " + " — ".join(filter(None, parts))
+    return shown(f"{RLM}[{c.n}] " + " — ".join(filter(None, parts)))
 
 
 def render_answer(answer: Answer) -> str:
     """Human-readable answer with numbered sources (headline — outlet، date — URL)."""
-    lines = [RLM + answer.text]
+    lines = [RLM + shown(answer.text)]
     if answer.notice:
-        lines.append(RLM + answer.notice)
+        lines.append(RLM + shown(answer.notice))
     if answer.citations:
         lines.append("")
         lines.append(RLM + "المصادر:")
@@ -34,7 +35,9 @@ def render_sources(answer: Answer | None) -> str:
         return RLM + "لا توجد مصادر لآخر إجابة."
     blocks = []
     for c in answer.citations:
-        blocks.append(f"{source_line(c)}\n{RLM}{c.source}، الفقرة {c.paragraph}\n{RLM}{c.text}")
+        blocks.append(
+            f"{source_line(c)}\n{RLM}{printable(c.source)}، الفقرة {c.paragraph}\n{RLM}{shown(c.text)}"
+        )
     return "\n\n".join(blocks)
 
 
@@ -44,9 +47,9 @@ def render_debug(passages: list[Passage]) -> str:
         return "no paragraphs retrieved"
     rows = ["rank  fused   bm25   dense  source#paragraph  text"]
     for rank, p in enumerate(passages, 1):
-        text = p.paragraph.text[:60] + ("…" if len(p.paragraph.text) > 60 else "")
+        text = printable(p.paragraph.text[:60]) + ("…" if len(p.paragraph.text) > 60 else "")
         rows.append(
             f"{rank:>4}  {p.fused:+.2f}  {p.bm25:5.2f}  {p.dense:.3f}  "
-            f"{p.paragraph.source}#{p.paragraph.paragraph}  {RLM}{text}"
+            f"{printable(p.paragraph.source)}#{p.paragraph.paragraph}  {RLM}{text}"
         )
     return "\n".join(rows)
