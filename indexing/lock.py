@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 
 from indexing.errors import IndexLockedError
+from indexing.private import private_dir
 
 
 class DataDirLock:
@@ -22,7 +23,7 @@ class DataDirLock:
         self._fd: int | None = None
 
     def __enter__(self) -> DataDirLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -29,6 +29,7 @@ from indexing.chunking import Chunker
 from indexing.corpus import SkippedFile, SourceText, read_corpus
 from indexing.embedder_mark import EmbedderMark
 from indexing.paragraphs import Paragraph, parse_paragraphs
+from indexing.private import private_dir
 from indexing.store.chroma import Occurrence, ParagraphStore, encode_occurrences
 from indexing.store.lexical import load_or_build
 from indexing.untrusted import printable
@@ -349,7 +350,7 @@ def build_indexer(
     if embedder_factory is None:
         embedder_name = embedder_name or name_of(DEFAULT_KIND)
     mark = EmbedderMark(data_dir, embedder_name) if embedder_name else None
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
     return Indexer(
         store,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexing.errors import ConfigError, IsnadError
+from indexing.private import private_dir
 from indexing.untrusted import printable
 from isnad.batch import BatchItem, read_batch
 from isnad.settings import DEFAULT_CORPUS_DIR, DEFAULT_DATA_DIR, Settings
@@ -183,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _make_data_dir(data_dir: Path) -> None:
+    # Made here, at the edge, so it is 0700 whichever library would otherwise create it first
+    # (Chroma, the lock, the bot's state): it will hold users' questions.
+    try:
+        private_dir(data_dir)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the data dir {data_dir} ({exc.strerror or exc})") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
@@ -203,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             if bad:
                 raise ConfigError(f"--feed takes an http(s) URL, not {bad[0][:60]!r}")
             settings = replace(settings, feeds=tuple(dict.fromkeys([*settings.feeds, *args.feed])))
+        _make_data_dir(settings.data_dir)
         return int(args.handler(args, settings))
     except IsnadError as exc:
         # One line whatever the message holds (a path from the command line, a server's reply).

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.telegram.sqlstate import SqlState, Tx
+from indexing.private import private_file
 
 STORE_FILE = "telegram.sqlite3"
 
@@ -34,7 +35,7 @@ class SqliteDialect:
     skip_locked = ""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # every user's questions: 0600 (SQLite gives -wal and -shm the same mode)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         self._db.row_factory = _dict_row

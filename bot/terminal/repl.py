@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.qa.engine import Answer, Engine
 from bot.terminal.render import render_answer, render_debug, render_sources
+from indexing.private import private_file
 
 HELP = (
     "اكتب سؤالك بالعربية. الأوامر: /sources المصادر كاملة، /reset محادثة جديدة، "
@@ -39,6 +40,7 @@ class Repl:
 
     def _save_history(self, readline: object) -> None:
         with contextlib.suppress(OSError):
+            private_file(self.history_file)  # every question typed: 0600 before anything is written
             readline.write_history_file(self.history_file)  # type: ignore[attr-defined]
 
     def handle(self, line: str) -> str | None:
