@@ -219,12 +219,15 @@ class Indexer:
             self._embedder = self._embedder()
         return self._embedder
 
-    def run(self, corpus_dir: Path, feeds: Sequence[str] = ()) -> IndexReport:
-        """Index corpus_dir (and the articles of the given feed URLs) incrementally; report what changed."""
+    def run(self, corpus_dir: Path, feeds: Sequence[str] = (), allowed: Sequence[Path] = ()) -> IndexReport:
+        """Index corpus_dir (and the articles of the given feed URLs) incrementally; report what changed.
+
+        Links in the corpus are followed only to files inside it or under an `allowed` folder.
+        """
         started = time.perf_counter()
         report = IndexReport()
         read: list[SourceText] = []
-        items: list[SourceText | SkippedFile] = list(read_corpus(corpus_dir))
+        items: list[SourceText | SkippedFile] = list(read_corpus(corpus_dir, allowed))
         if feeds:
             from indexing.feed_archive import fetch_feeds
 

@@ -21,4 +21,4 @@ def run_index(settings: Settings, progress: bool | None = None) -> IndexReport:
             fetch_config=FetchConfig(allow_private=settings.fetch_allow_private),
             embedder_name=settings.embedder_name,
         )
-        return indexer.run(settings.corpus_dir, settings.feeds)
+        return indexer.run(settings.corpus_dir, settings.feeds, allowed=settings.corpus_allow)

@@ -77,6 +77,7 @@ class Settings:
     webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
     state_url: str | None = field(default=None, repr=False)  # may hold a database password
     feeds: tuple[str, ...] = ()  # ISNAD_FEEDS (and `isnad index --feed`)
+    corpus_allow: tuple[Path, ...] = ()  # ISNAD_CORPUS_ALLOW: folders links in the corpus may lead to
     refresh_minutes: float = DEFAULT_REFRESH_MINUTES
     fetch_allow_private: bool = False
     cache_dir: Path | None = None  # derived models (the int8 encoder); None: ~/.cache/isnad
@@ -171,6 +172,11 @@ class Settings:
             webhook_listen=get("ISNAD_WEBHOOK_LISTEN") or DEFAULT_WEBHOOK_LISTEN,
             state_url=state_url,
             feeds=feeds,
+            corpus_allow=tuple(
+                Path(part.strip()).expanduser()
+                for part in (get("ISNAD_CORPUS_ALLOW") or "").split(",")
+                if part.strip()
+            ),
             refresh_minutes=refresh_minutes,
             fetch_allow_private=(get("ISNAD_FETCH_ALLOW_PRIVATE") or "") in ("1", "true", "yes"),
             cache_dir=_cache_dir(get("ISNAD_CACHE_DIR"), get("XDG_CACHE_HOME")),

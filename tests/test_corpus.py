@@ -189,3 +189,25 @@ def test_control_characters_in_file_names_cannot_forge_warning_lines(write_corpu
     assert len(lines) == 1 and "\n" not in lines[0] and "\u202e" not in lines[0]
     assert lines[0].startswith("warning: skipped x.txt\\nwarning: skipped real.txt") and "\\u202e" in lines[0]
     assert [s["file"] for s in report.skipped] == [forged]  # the JSON report keeps the real name
+
+
+def test_isnad_corpus_allow_lets_the_index_job_follow_links_there(
+    write_corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from isnad.jobs import run_index
+    from isnad.settings import Settings
+
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    for folder in (shared, private):
+        folder.mkdir()
+        (folder / "article.txt").write_text(ARTICLE, encoding="utf-8")
+    root = write_corpus({})
+    (root / "shared.txt").symlink_to(shared / "article.txt")
+    (root / "private.txt").symlink_to(private / "article.txt")
+    monkeypatch.setenv("ISNAD_CORPUS_DIR", str(root))
+    monkeypatch.setenv("ISNAD_CORPUS_ALLOW", f"{tmp_path / 'elsewhere'}, {shared}")
+    settings = Settings.from_env(dotenv=None)
+    assert settings.corpus_allow == (tmp_path / "elsewhere", shared)
+    report = run_index(settings, progress=False)
+    assert report.files == 1
+    assert [s["file"] for s in report.skipped] == ["private.txt"]
