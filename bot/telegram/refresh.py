@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.qa.engine import Engine
+from bot.telegram.daemon import in_daemon_thread
 from bot.telegram.services import Archive, Services, describe_archive, settle_heap
 from indexing.errors import IsnadError
 
@@ -61,7 +62,8 @@ async def refresh_once(svc: Services) -> RefreshStatus | None:
     async with svc.reindexing:
         started = time.perf_counter()
         try:
-            report, engine, archive = await asyncio.to_thread(reindex_if_changed, svc)
+            # A daemon thread, as for /reindex: a stuck round must not keep the bot from stopping.
+            report, engine, archive = await in_daemon_thread(lambda: reindex_if_changed(svc), "isnad-refresh")
         except IsnadError as exc:  # another process holds the data dir, a damaged store, …
             seconds = time.perf_counter() - started
             status = RefreshStatus(datetime.now(UTC), seconds, ok=False, problem=str(exc))
