@@ -18,6 +18,7 @@ from isnad.batch import BatchItem, read_batch
 from isnad.settings import DEFAULT_CORPUS_DIR, DEFAULT_DATA_DIR, Settings
 
 if TYPE_CHECKING:
+    from bot.qa.conversation import ConversationMemory
     from bot.qa.engine import Engine
 
 log = logging.getLogger("isnad")
@@ -51,11 +52,12 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def open_engine(settings: Settings) -> Engine:
+def open_engine(settings: Settings, memory: ConversationMemory | None = None) -> Engine:
     """The engine over the data dir, indexing the corpus first when there is no index yet."""
     from bot.qa.engine import build
     from indexing.store.chroma import ParagraphStore, chroma_client
     from isnad.jobs import run_index
+    from isnad.wiring import engine_config
 
     store = ParagraphStore(
         chroma_client(settings.data_dir, settings.chroma_host, settings.chroma_port, settings.chroma_token)
@@ -67,14 +69,8 @@ def open_engine(settings: Settings) -> Engine:
         report = run_index(settings, progress=True)
         print(f"isnad: indexed {report.paragraphs} paragraphs in {report.seconds:.1f}s", file=sys.stderr)
     return build(
-        settings.data_dir,
-        llm=settings.llm,
-        openai_base_url=settings.openai_base_url,
-        openai_api_key=settings.openai_api_key,
-        llm_model=settings.llm_model,
-        chroma_host=settings.chroma_host,
-        chroma_port=settings.chroma_port,
-        chroma_token=settings.chroma_token,
+        engine_config(settings),
+        memory=memory,
         embedder=settings.embedder_factory(query=True)(),
     )
 
@@ -112,17 +108,16 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the Telegram bot: long polling, or a webhook when ISNAD_WEBHOOK_URL is set."""
-    from bot.qa.conversation import ConversationMemory
     from bot.telegram.app import build_application, run
+    from isnad.wiring import bot_config, index_job
 
     def engine_factory(memory: ConversationMemory) -> Engine:
-        # open_engine indexes an empty data dir first; the bot then swaps in its SQLite
-        # memory so conversations survive restarts (Engine.memory is the engine's own seam).
-        engine = open_engine(settings)
-        engine.memory = memory
-        return engine
+        # open_engine indexes an empty data dir first; the memory is the bot's state store's,
+        # so conversations survive restarts and reach every replica.
+        return open_engine(settings, memory)
 
-    run(build_application(settings, engine_factory), settings)
+    config = bot_config(settings)
+    run(build_application(config, engine_factory, index_job(settings)), config)
     return 0
 
 

@@ -22,6 +22,7 @@ from bot.qa.engine import Engine
 from bot.telegram.app import build_application, serve
 from isnad.cli import open_engine
 from isnad.settings import Settings
+from isnad.wiring import bot_config, index_job
 
 PERIOD = 0.010
 
@@ -42,11 +43,10 @@ def main(lag_file: Path) -> int:
     settings = Settings.from_env()
 
     def engine_factory(memory: ConversationMemory) -> Engine:
-        engine = open_engine(settings)
-        engine.memory = memory
-        return engine
+        return open_engine(settings, memory)
 
-    application = build_application(settings, engine_factory)
+    config = bot_config(settings)
+    application = build_application(config, engine_factory, index_job(settings))
     lags: list[tuple[float, float]] = []
 
     async def run() -> None:
@@ -56,7 +56,7 @@ def main(lag_file: Path) -> int:
             loop.add_signal_handler(sig, stop.set)
         beat = asyncio.create_task(heartbeat(lags))
         try:
-            await serve(application, settings, stop)
+            await serve(application, config, stop)
         finally:
             beat.cancel()
 

@@ -39,6 +39,7 @@ from bot.telegram.store import BotStore
 from indexing.errors import ConfigError
 from indexing.store.chroma import Occurrence, StoredParagraph
 from isnad.settings import Settings
+from isnad.wiring import bot_config, index_job
 from tests.conftest import PROJECT_ROOT, SEEDS
 from tests.fake_telegram import Call, FakeBotAPI, iter_texts, telegram_html_problems, utf16_len
 
@@ -91,8 +92,8 @@ class RunningBot:
         limiter: UserRateLimiter | None = None,
     ) -> None:
         self.fake = fake
-        self.settings = settings
-        self.application = build_application(settings, factory, store_path=store_path, limiter=limiter)
+        self.config = replace(bot_config(settings), state_path=store_path)
+        self.application = build_application(self.config, factory, index_job(settings), limiter=limiter)
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -101,7 +102,7 @@ class RunningBot:
     def _run(self) -> None:
         async def main() -> None:
             self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-            await serve(self.application, self.settings, self._stop, poll_timeout=1)
+            await serve(self.application, self.config, self._stop, poll_timeout=1)
 
         try:
             asyncio.run(main())
@@ -112,7 +113,7 @@ class RunningBot:
 
     def __enter__(self) -> RunningBot:
         self._thread.start()
-        ready = "setWebhook" if self.settings.webhook_url else "getUpdates"
+        ready = "setWebhook" if self.config.webhook_url else "getUpdates"
         self.fake.wait_for(
             lambda calls: self.error is not None or any(c.method == ready for c in calls),
             what="the bot to start",
@@ -476,7 +477,7 @@ def test_engine_failure_is_logged_and_the_user_told(
 
 def test_missing_token_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
-        build_application(Settings(data_dir=tmp_path), lambda memory: None)  # type: ignore[arg-type,return-value]
+        build_application(bot_config(Settings(data_dir=tmp_path)), lambda memory: None, lambda: None)  # type: ignore[arg-type,return-value]
     from isnad.cli import main
 
     assert main(["bot", "--data-dir", str(tmp_path)]) == 2

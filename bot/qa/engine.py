@@ -1,7 +1,7 @@
 """The QA engine: question -> standalone question -> passages -> cited Arabic answer.
 
-Collaborators are injected (`Engine(retriever, answerer, ...)`); `build(settings)` does
-the wiring from configuration, and nothing falls back to llama-index's global Settings.
+Collaborators are injected (`Engine(retriever, answerer, ...)`); `build(config)` does
+the wiring from one `EngineConfig`, and nothing falls back to llama-index's global Settings.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.qa.answer import NOT_IN_SOURCES, Answerer, Draft
+from bot.qa.config import EngineConfig
 from bot.qa.conversation import ConversationMemory, FollowUpRewriter, Turn
 from bot.qa.evidence import Evidence
 from bot.qa.extractive import ExtractiveAnswerer
@@ -211,25 +212,28 @@ class Engine:
 
 
 def build(
-    data_dir: Path,
-    llm: str = "extractive",
-    openai_base_url: str | None = None,
-    openai_api_key: str | None = None,
-    llm_model: str | None = None,
-    chroma_host: str | None = None,
-    chroma_port: int | None = None,
+    config: EngineConfig | Path,
     memory: ConversationMemory | None = None,
-    chroma_token: str | None = None,
     embedder: BaseEmbedding | None = None,
 ) -> Engine:
-    """Wire the engine from configuration values (read by the caller, once, at the edge)."""
+    """Wire the engine from its configuration (filled by the edge) and optional collaborators.
+
+    A bare data dir stands for `EngineConfig(data_dir)`: the extractive engine over that index.
+    `memory` keeps the conversations (in-process when None); `embedder` embeds queries (the
+    default backend on one thread when None).
+    """
     from indexing.arabic import ArabicAnalyzer
     from indexing.embedder_mark import EmbedderMark
     from indexing.embedding import make_embedder
     from indexing.store.chroma import ParagraphStore, chroma_client
     from indexing.store.lexical import load_or_build
 
-    store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
+    if isinstance(config, Path):
+        config = EngineConfig(config)
+    data_dir, llm = config.data_dir, config.llm
+    store = ParagraphStore(
+        chroma_client(data_dir, config.chroma_host, config.chroma_port, config.chroma_token)
+    )
     embedder = embedder or make_embedder(threads=QUERY_THREADS)
     # Questions must be embedded by the embedder that built the vectors.
     EmbedderMark(data_dir, embedder.model_name).check(has_vectors=store.count() > 0)
@@ -242,5 +246,7 @@ def build(
     if llm == "openai":
         from bot.qa.generative import build_openai_answerer
 
-        answerer = build_openai_answerer(openai_base_url, openai_api_key, llm_model, fallback=extractive)
+        answerer = build_openai_answerer(
+            config.openai_base_url, config.openai_api_key, config.llm_model, fallback=extractive
+        )
     return Engine(retriever, answerer, evidence, memory=memory)

@@ -28,16 +28,16 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
+from bot.telegram.config import BotConfig
 from bot.telegram.handlers import COMMANDS, register
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.redact import hide_in_logs, scrub
 from bot.telegram.refresh import refresh_forever
-from bot.telegram.services import SERVICES, EngineFactory, Services, describe_archive, settle_heap
+from bot.telegram.services import SERVICES, EngineFactory, IndexJob, Services, describe_archive, settle_heap
 from bot.telegram.state import BotState, redact_url
-from bot.telegram.store import STORE_FILE, BotStore
+from bot.telegram.store import BotStore
 from indexing.errors import ConfigError
 from indexing.untrusted import clip, printable
-from isnad.settings import Settings
 
 log = logging.getLogger(__name__)
 REFRESH_TASK = "isnad-refresh"  # the bot_data key of the feeds' refresh task
@@ -69,42 +69,45 @@ def open_state(state_url: str | None, sqlite_path: Path) -> BotState:
 
 
 def build_application(
-    settings: Settings,
+    config: BotConfig,
     engine_factory: EngineFactory,
+    index_job: IndexJob,
     *,
-    store_path: Path | None = None,
     limiter: UserRateLimiter | None = None,
 ) -> BotApplication:
-    """The bot, ready for `serve`: handlers registered, engine and store opened in post_init."""
-    token = settings.telegram_token
+    """The bot, ready for `serve`: handlers registered, engine and store opened in post_init.
+
+    The edge hands it everything: its configuration, how to build an engine over a given
+    conversation memory, and the index job /reindex runs.
+    """
+    token = config.token
     if not token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set (environment or .env); get a token from @BotFather")
     hide_in_logs(token)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, which carry the token
-    if settings.webhook_url:
-        webhook_options(settings)  # a malformed webhook setting fails now, not after connecting
+    if config.webhook_url:
+        webhook_options(config)  # a malformed webhook setting fails now, not after connecting
 
     async def post_init(application: BotApplication) -> None:
-        store = await asyncio.to_thread(
-            open_state, settings.state_url, store_path or settings.data_dir / STORE_FILE
-        )
+        store = await asyncio.to_thread(open_state, config.state_url, config.state_path)
         memory = store.memory()
         engine = await asyncio.to_thread(engine_factory, memory)
         archive = await asyncio.to_thread(describe_archive, engine)
         application.bot_data[SERVICES] = Services(
-            settings=settings,
+            config=config,
             store=store,
             memory=memory,
             engine=engine,
             engine_factory=engine_factory,
+            index_job=index_job,
             limiter=limiter or UserRateLimiter(),
             archive=archive,
         )
         settle_heap()  # once, before serving: full collections would otherwise stall the loop
-        if settings.feeds:
+        if config.refresh_minutes:
             services = application.bot_data[SERVICES]
             application.bot_data[REFRESH_TASK] = asyncio.get_running_loop().create_task(
-                refresh_forever(services, settings.refresh_minutes * 60), name="isnad-refresh"
+                refresh_forever(services, config.refresh_minutes * 60), name="isnad-refresh"
             )
         try:
             await application.bot.set_my_commands(COMMANDS)
@@ -124,7 +127,7 @@ def build_application(
     application: BotApplication = (
         ApplicationBuilder()
         .token(token)
-        .base_url(settings.telegram_base_url)
+        .base_url(config.base_url)
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -143,10 +146,10 @@ def build_application(
 
 
 async def serve(
-    application: BotApplication, settings: Settings, stop: asyncio.Event, poll_timeout: int = POLL_TIMEOUT
+    application: BotApplication, config: BotConfig, stop: asyncio.Event, poll_timeout: int = POLL_TIMEOUT
 ) -> None:
     """Run the bot until `stop` is set: the steps of PTB's run_polling, with a webhook option."""
-    if settings.llm == "openai":
+    if config.waits_on_model:
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=MODEL_WAIT_WORKERS, thread_name_prefix="isnad-worker")
         )
@@ -156,17 +159,17 @@ async def serve(
         raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
     except NetworkError as exc:
         raise ConfigError(
-            f"cannot reach the Bot API at {scrub(settings.telegram_base_url)} ({type(exc).__name__})"
+            f"cannot reach the Bot API at {scrub(config.base_url)} ({type(exc).__name__})"
         ) from None
     except Exception as exc:  # any other status or body (a proxy's 403, a 200 in HTML)
-        raise ConfigError(startup_failure(settings, exc)) from None
+        raise ConfigError(startup_failure(config, exc)) from None
     webhook = None
     try:
         if application.post_init:
             await application.post_init(application)
         await application.start()
-        if settings.webhook_url:
-            webhook = await start_webhook(application, settings)
+        if config.webhook_url:
+            webhook = await start_webhook(application, config)
         elif application.updater is not None:
             await application.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
         log.info("@%s is answering (%s)", application.bot.username, "webhook" if webhook else "polling")
@@ -183,7 +186,7 @@ async def serve(
             await application.post_shutdown(application)
 
 
-def startup_failure(settings: Settings, exc: BaseException) -> str:
+def startup_failure(config: BotConfig, exc: BaseException) -> str:
     """One line for a Bot API that answered getMe with an error: the token scrubbed, the reply cut short.
 
     Some proxies and self-hosted servers echo the request path, token included, in their
@@ -191,28 +194,28 @@ def startup_failure(settings: Settings, exc: BaseException) -> str:
     """
     detail = scrub(getattr(exc, "message", None) or str(exc) or "no description")
     return (
-        f"the Bot API at {scrub(settings.telegram_base_url)} refused to start the bot "
+        f"the Bot API at {scrub(config.base_url)} refused to start the bot "
         f"({type(exc).__name__}: {clip(printable(detail), STARTUP_DETAIL_CHARS)})"
     )
 
 
-def webhook_options(settings: Settings) -> tuple[str, str, int]:
+def webhook_options(config: BotConfig) -> tuple[str, str, int]:
     """The secret token and the address to listen on, checked."""
-    secret = settings.webhook_secret or secrets.token_urlsafe(32)  # fresh each start when unset
+    secret = config.webhook_secret or secrets.token_urlsafe(32)  # fresh each start when unset
     if not _SECRET_TOKEN.match(secret):
         raise ConfigError("ISNAD_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-    host, _, port = settings.webhook_listen.rpartition(":")
+    host, _, port = config.webhook_listen.rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError("ISNAD_WEBHOOK_LISTEN must be HOST:PORT, e.g. 127.0.0.1:8443")
     return secret, host.strip("[]"), int(port)
 
 
-async def start_webhook(application: BotApplication, settings: Settings) -> Any:
+async def start_webhook(application: BotApplication, config: BotConfig) -> Any:
     """Listen for Telegram's POSTs (checking the secret token header) and register the webhook."""
     from aiohttp import web
 
-    url = settings.webhook_url or ""
-    secret, host, port = webhook_options(settings)
+    url = config.webhook_url or ""
+    secret, host, port = webhook_options(config)
 
     async def receive(request: web.Request) -> web.Response:
         header = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -234,7 +237,7 @@ async def start_webhook(application: BotApplication, settings: Settings) -> Any:
     return runner
 
 
-def run(application: BotApplication, settings: Settings) -> None:
+def run(application: BotApplication, config: BotConfig) -> None:
     """Serve until SIGINT or SIGTERM (what `isnad bot` calls)."""
 
     async def main() -> None:
@@ -242,6 +245,6 @@ def run(application: BotApplication, settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(application, settings, stop)
+        await serve(application, config, stop)
 
     asyncio.run(main())

@@ -330,9 +330,9 @@ def refresh_line(svc: Services) -> str:
     """The last feeds refresh for /stats ("" when the bot refreshes nothing)."""
     status = svc.last_refresh
     if status is None:
-        if not svc.settings.feeds:
+        if not svc.config.refresh_minutes:
             return ""
-        return texts.STATS_REFRESH_PENDING.format(minutes=svc.settings.refresh_minutes)
+        return texts.STATS_REFRESH_PENDING.format(minutes=svc.config.refresh_minutes)
     when = f"{arabic_date(status.finished.date().isoformat())} {status.finished:%H:%M} UTC"
     if not status.ok:
         return texts.STATS_REFRESH_FAILED.format(when=when, reason=status.problem)

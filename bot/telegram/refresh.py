@@ -46,9 +46,7 @@ class RefreshStatus:
 
 def reindex_if_changed(svc: Services) -> tuple[IndexReport, Engine | None, Archive | None]:
     """Run the index job; build a new engine only when the index changed (blocking: run in a thread)."""
-    from isnad.jobs import run_index  # the same job as /reindex and `isnad index` (see Services.reindex)
-
-    report = run_index(svc.settings, progress=False)
+    report = svc.index_job()  # the same job as /reindex and `isnad index` (see Services.reindex)
     if not (report.added or report.removed or report.updated):
         return report, None, None
     engine = svc.engine_factory(svc.memory)

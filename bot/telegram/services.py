@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.qa.conversation import ConversationMemory
 from bot.qa.engine import Answer, Engine
+from bot.telegram.config import BotConfig
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.state import BotState
-from isnad.settings import Settings
 
 if TYPE_CHECKING:
     from bot.telegram.refresh import RefreshStatus
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EngineFactory = Callable[[ConversationMemory], Engine]
+IndexJob = Callable[[], "IndexReport"]  # /reindex: the edge's index job (lock, store, embedder)
 SERVICES = "isnad"  # the bot_data key
 MAX_QUESTION_CHARS = 1000
 # An incremental /reindex takes seconds to minutes; one still running after this is reported
@@ -107,11 +108,12 @@ class ChatLocks:
 class Services:
     """The bot's collaborators; `engine` is replaced whole after /reindex."""
 
-    settings: Settings
+    config: BotConfig
     store: BotState
     memory: ConversationMemory
     engine: Engine
     engine_factory: EngineFactory
+    index_job: IndexJob
     limiter: UserRateLimiter
     archive: Archive = field(default_factory=Archive)
     max_question_chars: int = MAX_QUESTION_CHARS
@@ -130,14 +132,14 @@ class Services:
 
     def is_admin(self, user_id: int | None) -> bool:
         """Whether the user may run admin commands (ISNAD_ADMINS)."""
-        return user_id is not None and user_id in self.settings.admins
+        return user_id is not None and user_id in self.config.admins
 
     def is_allowed(self, *ids: int | None) -> bool:
         """ISNAD_ALLOWED_CHATS: empty lets everyone in; admins are always let in."""
-        allowed = self.settings.allowed_chats
+        allowed = self.config.allowed_chats
         if not allowed:
             return True
-        return any(i is not None and (i in allowed or i in self.settings.admins) for i in ids)
+        return any(i is not None and (i in allowed or i in self.config.admins) for i in ids)
 
     def ask(self, question: str, conversation: str, chat_id: int, user_id: int | None) -> tuple[Answer, int]:
         """Answer in the given conversation and record the answer; returns it and its row id."""
@@ -156,9 +158,6 @@ class Services:
 
     def reindex(self) -> tuple[IndexReport, Engine, Archive]:
         """Index the corpus under the data-dir lock, then build a fresh engine over it."""
-        from isnad.jobs import run_index
-
-        # The CLI's job: same lock, Chroma server token and embedder settings.
-        report = run_index(self.settings, progress=False)
+        report = self.index_job()
         engine = self.engine_factory(self.memory)
         return report, engine, describe_archive(engine)
