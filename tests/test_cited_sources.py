@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.qa.config import EngineConfig
 from bot.qa.engine import Engine, build
 from bot.telegram.formatting import answer_messages
 from bot.terminal.render import render_answer
@@ -118,7 +119,9 @@ def test_openai_answers_are_attributed_too(mixed: tuple[Path, Path, list[dict]])
     with FakeOpenAI() as server:
         server.enqueue(["ستضيف الباخرتان نحو 450 ميغاواط [1]."])
         engine = build(
-            mixed[1], llm="openai", openai_base_url=server.base_url, openai_api_key="k", llm_model="m"
+            EngineConfig(
+                mixed[1], llm="openai", openai_base_url=server.base_url, openai_api_key="k", llm_model="m"
+            )
         )
         answer = engine.ask("كم ميغاواط ستضيف الباخرتان إلى إنتاج مؤسسة كهرباء لبنان؟")
     assert answer.mode == "openai"
