@@ -60,7 +60,8 @@ def test_environment_doc_names_every_variable() -> None:
     listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
     read = variables_read_by_settings()
     assert {"ISNAD_STATE_URL", "ISNAD_WEBHOOK_SECRET", "CHROMA_AUTH_TOKEN", "ISNAD_EMBED_URL"} <= read
-    assert read == listed, f"settings and .env.example differ: {sorted(read ^ listed)}"
+    own = {name for name in read if not name.startswith("XDG_")}  # the XDG base dirs are the desktop's
+    assert own == listed, f"settings and .env.example differ: {sorted(own ^ listed)}"
     missing = sorted(name for name in read | listed if f"`{name}`" not in doc)
     assert missing == [], f"add these to docs/environment.md: {missing}"
 
