@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,9 +104,22 @@ def test_a_built_wheel_carries_the_seeds_and_finds_them_from_anywhere(tmp_path: 
     """Build the wheel offline (this venv's setuptools), install it apart, ask it where things are."""
     wheels, target, elsewhere = tmp_path / "wheels", tmp_path / "installed", tmp_path / "elsewhere"
     elsewhere.mkdir()
+    # setuptools writes build/ and *.egg-info beside the sources: build from a copy of what git tracks.
+    source = tmp_path / "source"
+    tracked = (
+        subprocess.run(
+            ["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True, timeout=60
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, tracked):
+        if (PROJECT_ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT_ROOT / name, source / name)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run(
-        [*pip, "wheel", str(PROJECT_ROOT), "--no-deps", "--no-build-isolation", "-w", str(wheels)],
+        [*pip, "wheel", str(source), "--no-deps", "--no-build-isolation", "-w", str(wheels)],
         check=True,
         capture_output=True,
         timeout=300,

@@ -14,34 +14,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.qa.engine import Engine
 from bot.telegram.daemon import in_daemon_thread
-from bot.telegram.services import Archive, Services, describe_archive, settle_heap
+from bot.telegram.services import Archive, RefreshStatus, Services, describe_archive, settle_heap
 from indexing.errors import IsnadError
 
 if TYPE_CHECKING:
     from indexing.pipeline import IndexReport
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RefreshStatus:
-    """How the last refresh went, for /stats."""
-
-    finished: datetime
-    seconds: float
-    ok: bool
-    added: int = 0
-    removed: int = 0
-    new_articles: int = 0
-    requests: int = 0
-    warnings: int = 0
-    problem: str = ""
 
 
 def reindex_if_changed(svc: Services) -> tuple[IndexReport, Engine | None, Archive | None]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.qa.conversation import ConversationMemory
@@ -22,7 +23,6 @@ from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.state import BotState
 
 if TYPE_CHECKING:
-    from bot.telegram.refresh import RefreshStatus
     from indexing.pipeline import IndexReport
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,21 @@ class Archive:
     files: int = 0
     paragraphs: int = 0
     headlines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefreshStatus:
+    """How the last feeds refresh (bot.telegram.refresh) went, for /stats."""
+
+    finished: datetime
+    seconds: float
+    ok: bool
+    added: int = 0
+    removed: int = 0
+    new_articles: int = 0
+    requests: int = 0
+    warnings: int = 0
+    problem: str = ""
 
 
 def describe_archive(engine: Engine) -> Archive:
