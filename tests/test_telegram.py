@@ -925,3 +925,50 @@ def test_bot_api_start_up_failures_are_one_scrubbed_line(
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith("isnad: error: ") and "Bot API" in err
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
+
+
+def test_reindex_of_a_corpus_with_a_fifo_finishes_and_sigint_stops_the_bot(
+    fake: FakeBotAPI, seeds_data: Path, tmp_path: Path
+) -> None:
+    # The attack as reported: a link to a FIFO in the corpus hung /reindex, kept the data-dir
+    # lock, left the admin's chat unanswered, and the bot then ignored SIGINT.
+    data, corpus = tmp_path / "data", tmp_path / "corpus"
+    shutil.copytree(seeds_data, data, ignore=shutil.ignore_patterns("index.lock"))
+    shutil.copytree(SEEDS, corpus)
+    os.mkfifo(tmp_path / "pipe")
+    (corpus / "pipe.txt").symlink_to(tmp_path / "pipe")
+    os.mkfifo(corpus / "fifo.md")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ISNAD_", "TELEGRAM_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_BASE_URL=fake.base_url,
+        ISNAD_DATA_DIR=str(data),
+        ISNAD_CORPUS_DIR=str(corpus),
+        ISNAD_ADMINS="651",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "isnad", "-v", "bot"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        fake.wait_for(lambda calls: any(c.method == "getUpdates" for c in calls), 90, "isnad bot to poll")
+        admin, chat = fake.user(651), fake.private_chat(651)
+        ask(fake, chat, admin, "/reindex")
+        _, done = answers_to(fake, 651, 0, 2)
+        assert "اكتملت الفهرسة" in done.params["text"] and "تخطّيت 2" in done.params["text"]
+        ask(fake, chat, admin, TRUCKS)
+        assert "43 شاحنة" in answers_to(fake, 651, 2)[0].params["text"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+            pytest.fail("isnad bot did not stop on SIGINT within 30 s")
+    assert process.returncode in (0, 130), stderr[-2000:]
+    assert "FIFO" in stderr and fake.token not in stderr
