@@ -16,7 +16,7 @@ import hashlib
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from indexing.fetch import FetchConfig
 
 EMBED_BATCH = 32
+# Embeds and stores chunks (sorted shortest first), yielding each batch once it is stored.
+EmbedStep = Callable[[list["PlannedChunk"]], Iterator[list["PlannedChunk"]]]
 # Metadata a stored chunk must carry; anything else Chroma returns is llama-index's.
 _OWN_KEYS = (
     "paragraph_id",
@@ -168,7 +170,8 @@ def plan_chunks(
     return planned
 
 
-def _node(chunk: PlannedChunk, embedding: list[float]) -> TextNode:
+def node_of(chunk: PlannedChunk, embedding: list[float]) -> TextNode:
+    """The llama-index node that stores a chunk with its vector."""
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
     source = chunk.metadata["source"]
@@ -198,9 +201,12 @@ class Indexer:
         data_dir: Path | None = None,
         fetch_config: FetchConfig | None = None,
         mark: EmbedderMark | None = None,
+        embed_step: EmbedStep | None = None,
     ) -> None:
         self.store = store
         self.mark = mark
+        # Embeds and stores new chunks; None: this process, batch by batch (see _embed).
+        self.embed_step = embed_step
         # A factory defers loading the model (and llama-index) until something needs embedding.
         self._embedder = embedder
         self.chunker = chunker
@@ -296,7 +302,7 @@ class Indexer:
         }
         vectors = self.store.embeddings(list(set(reusable.values())))
         reused = [
-            _node(c, vectors[reusable[c.chunk_id]]) for c in chunks if reusable.get(c.chunk_id) in vectors
+            node_of(c, vectors[reusable[c.chunk_id]]) for c in chunks if reusable.get(c.chunk_id) in vectors
         ]
         self.store.add(reused)
         report.reused_vectors = len(reused)
@@ -311,10 +317,7 @@ class Indexer:
             disable=not self.progress,
             file=sys.stderr,
         )
-        for start in range(0, len(fresh), EMBED_BATCH):
-            batch = fresh[start : start + EMBED_BATCH]
-            embeddings = self.embedder.get_text_embedding_batch([c.embed_text for c in batch])
-            self.store.add([_node(c, e) for c, e in zip(batch, embeddings, strict=True)])
+        for batch in (self.embed_step or self._embed)(fresh):
             report.embedded += len(batch)
             done = 0
             for chunk in batch:
@@ -323,6 +326,14 @@ class Indexer:
                 done += pending[pid] == 0
             bar.update(done)
         bar.close()
+
+    def _embed(self, fresh: list[PlannedChunk]) -> Iterator[list[PlannedChunk]]:
+        """Embed and store chunks batch by batch, yielding each batch once it is stored."""
+        for start in range(0, len(fresh), EMBED_BATCH):
+            batch = fresh[start : start + EMBED_BATCH]
+            embeddings = self.embedder.get_text_embedding_batch([c.embed_text for c in batch])
+            self.store.add([node_of(c, e) for c, e in zip(batch, embeddings, strict=True)])
+            yield batch
 
 
 def build_indexer(
@@ -334,12 +345,14 @@ def build_indexer(
     embedder_factory: Callable[[], BaseEmbedding] | None = None,
     fetch_config: FetchConfig | None = None,
     embedder_name: str | None = None,
+    embed_step: Callable[[ParagraphStore], EmbedStep] | None = None,
 ) -> Indexer:
     """Wire the real collaborators: Chroma in data_dir (or a server), the embedder, cl100k.
 
     Without a factory the default embedder is used; embedder_name (the vector space the
     factory's embedder writes, see indexing/embedder_mark.py) keeps the data dir from
-    mixing two embedders' vectors.
+    mixing two embedders' vectors. embed_step, given the store, returns another way to
+    embed and store new chunks (indexing/ray_backfill.py).
     """
     from indexing.embedder_mark import DEFAULT_KIND
     from indexing.embedder_mark import embedder_name as name_of
@@ -364,4 +377,5 @@ def build_indexer(
         data_dir=data_dir,
         fetch_config=fetch_config,
         mark=mark,
+        embed_step=embed_step(store) if embed_step else None,
     )

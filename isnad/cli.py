@@ -35,7 +35,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     """Run the indexing job and print its summary."""
     from isnad.jobs import run_index
 
-    report = run_index(settings)
+    report = run_index(settings, ray=args.ray)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
@@ -156,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also index the articles of this RSS/Atom feed (repeatable; added to $ISNAD_FEEDS)",
     )
     index.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    index.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help='embed on a Ray cluster (an address, or "local" for a local instance; needs isnad[ray])',
+    )
     index.set_defaults(handler=cmd_index)
 
     ask = sub.add_parser("ask", help="answer a question (or a JSON Lines batch) from the index", epilog=DOCS)

@@ -82,10 +82,13 @@ class Settings:
     fetch_allow_private: bool = False
     cache_dir: Path | None = None  # derived models (the int8 encoder); None: ~/.cache/isnad
 
-    def embedder_factory(self, query: bool = False) -> Callable[[], BaseEmbedding]:
+    def embedder_factory(
+        self, query: bool = False, threads: int | None = None
+    ) -> Callable[[], BaseEmbedding]:
         """A zero-argument factory for the configured embedder (built on first use).
 
         query=True tunes it for embedding questions: one short text on one thread.
+        threads: how many threads an in-process model uses (None: every core).
         """
 
         def factory() -> BaseEmbedding:
@@ -96,7 +99,7 @@ class Settings:
                 self.embed_url,
                 self.embed_model,
                 self.embed_api_key,
-                threads=1 if query else None,
+                threads=1 if query else threads,
                 cache_dir=self.cache_dir,
             )
 
