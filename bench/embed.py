@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -77,16 +76,15 @@ def throughput(corpus_dir: Path, work_dir: Path, rounds: int = 2) -> dict[str, A
         vectors["onnx"] = encoder.encode(texts)
         return time.perf_counter() - started
 
-    def onnx_job(r: list[int] = [0]) -> float:  # noqa: B006  # a counter for fresh data dirs
-        r[0] += 1
-        data = work_dir / f"job-{r[0]}"
+    def onnx_job() -> float:
+        # A new folder each time: Chroma caches clients by path, so a reused path is not fresh.
+        data = Path(tempfile.mkdtemp(prefix="job-", dir=work_dir))
         started = time.perf_counter()
         report = build_indexer(
             data, progress=False, embedder_factory=lambda: onnx, embedder_name=ONNX_NAME
         ).run(corpus_dir)
         seconds = time.perf_counter() - started
         assert report.embedded == len(texts), (report.embedded, len(texts))
-        shutil.rmtree(data, ignore_errors=True)
         return seconds
 
     steps: list[tuple[str, Callable[[], float]]] = [
@@ -176,11 +174,13 @@ def run(xquad_path: Path, cache: Path, quick: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"loadavg_start": list(os.getloadavg())}
     with tempfile.TemporaryDirectory(prefix="embed-", dir=cache) as tmp:
         out["seeds"] = throughput(seeds, Path(tmp), rounds=1 if quick else 3)
+        print(f"seeds: {json.dumps(out['seeds'])}", file=sys.stderr, flush=True)
         xq = corpus
         if quick:  # a third of the articles: same texts, a third of the wait
             xq = Path(tmp) / "xquad-part"
             xquad.write_corpus(articles[::3], xq)
         out["xquad"] = throughput(xq, Path(tmp), rounds=1 if quick else 2)
+        print(f"xquad: {json.dumps(out['xquad'])}", file=sys.stderr, flush=True)
     asked = xquad.every_nth(questions, 8) if quick else questions
     out["retrieval"] = retrieval(corpus, asked, cache)
     return out
