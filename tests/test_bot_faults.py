@@ -29,8 +29,8 @@ import pytest
 from bot.qa.conversation import ConversationMemory
 from bot.qa.engine import Engine, build
 from bot.qa.generative import (
-    DEFAULT_TIMEOUT_S,
     MAX_RETRY_WAIT_S,
+    RETRY_WAIT_S,
     UNAVAILABLE_NOTICE,
     UNVERIFIED_NOTICE,
     OpenAIAnswerer,
@@ -202,9 +202,29 @@ LLM_FAULTS: dict[str, tuple[FakeReply | None, str]] = {
 }
 
 
-def test_llm_timeouts_keep_the_fallback_within_30_s() -> None:
-    # Two attempts that each time out, and the capped wait between them, stay under 30 s.
-    assert 2 * DEFAULT_TIMEOUT_S + MAX_RETRY_WAIT_S < 30 - 2  # two seconds left for retrieval and sending
+def test_llm_timeouts_keep_the_fallback_within_30_s(base_engine: Engine) -> None:
+    """The timeout path for real: a hanging model is asked twice, waited for once, then bypassed."""
+    waits: list[float] = []
+    server = RoutedOpenAI({TRUCKS: FakeReply(delay=60)}, FakeReply(status=429, retry_after=60))
+    with server:
+        llm = build_llm(server.base_url, LLM_KEY, "fake-model", timeout_s=LLM_TIMEOUT_S)
+        answerer = OpenAIAnswerer(llm, fallback=base_engine.answerer, sleep=waits.append)
+        hung = answerer.answer(TRUCKS, base_engine.retriever.search(TRUCKS, 10))
+        server.wait_asked(TRUCKS, times=2)
+        limited = answerer.answer(DAMASCUS, base_engine.retriever.search(DAMASCUS, 10))
+        with server._lock:
+            asked = [json.dumps(body, ensure_ascii=False) for body in server.history]
+    assert sum(TRUCKS in a for a in asked) == 2 and sum(DAMASCUS in a for a in asked) == 2  # one retry each
+    assert "43 شاحنة" in hung.text and hung.notice.startswith(UNAVAILABLE_NOTICE)  # the extractive answer
+    assert limited.notice.startswith(UNAVAILABLE_NOTICE)
+    # After a timeout the short wait; a Retry-After of a minute is capped.
+    assert waits == [RETRY_WAIT_S, MAX_RETRY_WAIT_S]
+    # The client itself never retries, so the worst case is what was just seen: two attempts, each
+    # cut at the timeout, and the longest wait between them. With the production timeout that
+    # leaves the reader's answer two seconds to spare for retrieval and sending within 30 s.
+    production = build_llm("http://127.0.0.1:9/v1", LLM_KEY, "fake-model")  # never called
+    assert llm.max_retries == production.max_retries == 0 and llm.timeout == LLM_TIMEOUT_S
+    assert 2 * production.timeout + max(waits) < 30 - 2
 
 
 @pytest.mark.parametrize("fault", list(LLM_FAULTS))
