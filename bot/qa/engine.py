@@ -7,7 +7,7 @@ the wiring from one `EngineConfig`, and nothing falls back to llama-index's glob
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +100,6 @@ class Answer:
     retrieved: list[Passage]
     timings_ms: dict[str, float]
     notice: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self, qid: str | None = None) -> dict[str, Any]:
         """The answer JSON (docs/answer-json.md)."""

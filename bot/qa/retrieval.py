@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from indexing.store.chroma import ParagraphStore, StoredParagraph, paragraph_from_metadata
 from indexing.store.lexical import LexicalIndex
@@ -43,7 +41,6 @@ class Passage:
     bm25: float = 0.0
     dense: float = 0.0
     fused: float = 0.0
-    vectors: np.ndarray | None = None  # the paragraph's chunk vectors, when fetched
 
 
 def _zscores(values: np.ndarray) -> np.ndarray:
@@ -53,7 +50,7 @@ def _zscores(values: np.ndarray) -> np.ndarray:
     return (values - float(values.mean())) / spread
 
 
-class HybridRetriever(BaseRetriever):
+class HybridRetriever:
     """Fuses BM25 and dense rankings into one list of distinct paragraphs."""
 
     def __init__(
@@ -64,7 +61,6 @@ class HybridRetriever(BaseRetriever):
         config: FusionConfig | None = None,
         top_k: int = 10,
     ) -> None:
-        super().__init__()
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
@@ -145,24 +141,6 @@ class HybridRetriever(BaseRetriever):
                 fused=float(fused[i]),
             )
             for i in order
-        ]
-
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        """llama-index interface: one node per paragraph, whole paragraph text."""
-        return [
-            NodeWithScore(
-                node=TextNode(
-                    id_=p.paragraph.paragraph_id,
-                    text=p.paragraph.text,
-                    metadata={
-                        "source": p.paragraph.source,
-                        "paragraph": p.paragraph.paragraph,
-                        "title": p.paragraph.title,
-                    },
-                ),
-                score=p.score,
-            )
-            for p in self.search(query_bundle.query_str)
         ]
 
 

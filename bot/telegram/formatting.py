@@ -23,13 +23,6 @@ from indexing.untrusted import clip, printable, shown
 
 RLM = "\u200f"  # keeps lines that start with [n], digits or Latin text right-to-left
 MAX_MESSAGE = 4096  # telegram.constants.MessageLimit.MAX_TEXT_LENGTH
-# The tags Bot API HTML accepts (https://core.telegram.org/bots/api#html-style).
-ALLOWED_TAGS = frozenset(
-    {
-        "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-        "a", "tg-emoji", "code", "pre", "blockquote",
-    }
-)  # fmt: skip
 # The block tags this module emits; attributes are fixed here, never taken from text.
 BLOCK_TAGS = frozenset({"", "b", "i", "blockquote", "blockquote expandable"})
 
