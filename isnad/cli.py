@@ -15,6 +15,7 @@ from indexing.errors import ConfigError, IsnadError
 from indexing.private import private_dir
 from indexing.untrusted import printable
 from isnad.batch import BatchItem, read_batch
+from isnad.logs import use_format
 from isnad.settings import DEFAULT_CORPUS_DIR, DEFAULT_DATA_DIR, Settings
 
 if TYPE_CHECKING:
@@ -204,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     try:
         settings = Settings.from_env()
+        use_format(settings.log_format)
         if getattr(args, "data_dir", None):
             settings = replace(settings, data_dir=args.data_dir)
         if getattr(args, "corpus", None):

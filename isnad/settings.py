@@ -36,6 +36,7 @@ EMBED_MODES = EMBED_KINDS
 DEFAULT_WEBHOOK_LISTEN = "127.0.0.1:8443"
 DEFAULT_REFRESH_MINUTES = 30.0
 STATE_URL_SCHEMES = ("postgresql://", "postgres://")  # ISNAD_STATE_URL; unset: SQLite in the data dir
+LOG_FORMATS = ("text", "json")
 
 
 def _ids(raw: str, name: str) -> frozenset[int]:
@@ -81,6 +82,9 @@ class Settings:
     refresh_minutes: float = DEFAULT_REFRESH_MINUTES
     fetch_allow_private: bool = False
     cache_dir: Path | None = None  # derived models (the int8 encoder); None: ~/.cache/isnad
+    metrics_listen: str | None = None  # host:port for /metrics, /healthz, /readyz; None = off
+    log_format: str = "text"
+    log_questions: bool = False  # readers' questions are personal data: INFO logs omit them
 
     def embedder_factory(
         self, query: bool = False, threads: int | None = None
@@ -152,6 +156,9 @@ class Settings:
             raise ConfigError(
                 "ISNAD_STATE_URL must be a postgresql:// URL, e.g. postgresql://isnad@db:5432/isnad"
             )
+        log_format = (get("ISNAD_LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"ISNAD_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
         return cls(
             data_dir=Path(get("ISNAD_DATA_DIR") or DEFAULT_DATA_DIR).expanduser(),
             corpus_dir=Path(get("ISNAD_CORPUS_DIR") or DEFAULT_CORPUS_DIR).expanduser(),
@@ -183,4 +190,7 @@ class Settings:
             refresh_minutes=refresh_minutes,
             fetch_allow_private=(get("ISNAD_FETCH_ALLOW_PRIVATE") or "") in ("1", "true", "yes"),
             cache_dir=_cache_dir(get("ISNAD_CACHE_DIR"), get("XDG_CACHE_HOME")),
+            metrics_listen=get("ISNAD_METRICS_LISTEN"),
+            log_format=log_format,
+            log_questions=get("ISNAD_LOG_QUESTIONS") in ("1", "true", "yes"),
         )

@@ -40,6 +40,9 @@ def bot_config(settings: Settings) -> BotConfig:
         state_path=settings.data_dir / STORE_FILE,
         refresh_minutes=settings.refresh_minutes if settings.feeds else 0,
         waits_on_model=settings.llm == "openai",
+        llm=settings.llm,
+        metrics_listen=settings.metrics_listen,
+        log_questions=settings.log_questions,
     )
 
 

@@ -4,7 +4,8 @@ The real python-telegram-bot talks to it through `TELEGRAM_BASE_URL=http://127.0
 (the token is appended, as against api.telegram.org). Like Telegram it long-polls
 getUpdates, confirms updates by offset, rejects HTML it cannot parse and texts over 4096
 characters with 400, and when told to answers 429 with `retry_after` or a proxy's 502
-(`fail_next`), or closes the connection without a reply (`drop_next`).
+(`fail_next`), closes the connection without a reply (`drop_next`), resets it (`reset_next`),
+or handles the call and then stalls past the client's timeout (`stall_next`).
 Tests wait on conditions (`wait_for`), never on sleeps.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -128,14 +131,24 @@ class Call:
 
 @dataclass(frozen=True)
 class Fault:
-    """How to fail one call: an HTTP status (429 with retry_after, 502 from a proxy) or no reply."""
+    """How to fail one call: an HTTP status (429 with retry_after, 502 from a proxy) or no reply.
+
+    `drop` closes the connection before the call is handled, `reset` sends a TCP reset
+    instead, and `stall` handles the call (the message is sent) but keeps the reply back
+    for that many seconds and then hangs up, as when Telegram's answer is lost on the way.
+    `delay` is no fault: the reply comes, that many seconds late (a slow network).
+    """
 
     status: int = 429
     retry_after: int = 1
     drop: bool = False
+    reset: bool = False
+    stall: float = 0.0
+    delay: float = 0.0
 
 
 NO_REPLY = 0  # Call.status of a call whose connection was closed without a reply
+RESET = -1  # Call.status of a call whose connection was reset
 
 
 class ApiError(Exception):
@@ -287,6 +300,26 @@ class FakeBotAPI:
         with self._cond:
             self._failures.setdefault(method, []).extend([Fault(drop=True)] * times)
 
+    def clear_faults(self) -> None:
+        """Forget the faults not used yet."""
+        with self._cond:
+            self._failures.clear()
+
+    def reset_next(self, method: str, times: int = 1) -> None:
+        """Reset the connection (TCP RST) of the next `times` calls of `method`, unhandled."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([Fault(reset=True)] * times)
+
+    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Handle the next `times` calls of `method` (they take effect), then withhold the reply."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([Fault(stall=seconds)] * times)
+
+    def delay_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Reply to the next `times` calls of `method` normally, but `seconds` late."""
+        with self._cond:
+            self._failures.setdefault(method, []).extend([Fault(delay=seconds)] * times)
+
     def _entities(self, text: str) -> list[dict[str, Any]]:
         entities = []
         if text.startswith("/"):
@@ -356,22 +389,26 @@ class FakeBotAPI:
 
     # -- the API
 
-    def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
-        """Status and JSON body of one call; a None body means "close without replying"."""
+    def _call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any] | None, Fault | None]:
+        """Status, JSON body and fault of one call; a None body means "close without replying"."""
         call = Call(method, params)
+        fault: Fault | None = None
         try:
             with self._cond:
                 self.calls.append(call)
                 self._cond.notify_all()
                 failures = self._failures.get(method)
                 fault = failures.pop(0) if failures else None
-            if fault is not None and fault.drop:
-                call.status = NO_REPLY
-                return call.status, None
-            if fault is not None and fault.status == 429:
+            if fault is not None and (fault.drop or fault.reset):
+                call.status = RESET if fault.reset else NO_REPLY
+                return call.status, None, fault
+            if fault is not None and fault.delay:
+                time.sleep(fault.delay)
+                fault = None
+            if fault is not None and fault.status == 429 and not fault.stall:
                 retry_after = fault.retry_after
                 raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
-            if fault is not None:
+            if fault is not None and not fault.stall:
                 raise ApiError(fault.status, f"fake proxy error {fault.status}")
             handler = getattr(self, f"_api_{method.lower()}", None)
             if handler is None:
@@ -385,7 +422,7 @@ class FakeBotAPI:
                 body["parameters"] = {"retry_after": exc.retry_after}
         with self._cond:
             self._cond.notify_all()
-        return call.status, body
+        return call.status, body, fault
 
     def _api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
         return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False}
@@ -493,11 +530,25 @@ class FakeBotAPI:
             def _serve(self, raw: bytes) -> None:
                 prefix = f"/bot{api.token}/"
                 body: dict[str, Any] | None
+                fault = None
                 if not self.path.startswith(prefix):
                     status, body = 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
                 else:
                     method = self.path[len(prefix) :].split("?")[0]
-                    status, body = api._call(method, _params(self.headers.get("Content-Type", ""), raw))
+                    status, body, fault = api._call(
+                        method, _params(self.headers.get("Content-Type", ""), raw)
+                    )
+                    if fault is not None and fault.stall:
+                        time.sleep(fault.stall)  # the call took effect; its reply never comes
+                        body = None
+                    if fault is not None and fault.reset:
+                        # SO_LINGER 0: close() sends RST, not FIN.
+                        self.connection.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
+                        self.connection.close()
+                        self.close_connection = True
+                        return
                 if body is None:
                     self.close_connection = True  # the client sees the server hang up
                     return

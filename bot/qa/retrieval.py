@@ -110,7 +110,10 @@ class HybridRetriever:
         """Distinct paragraphs, best first, each with its BM25, dense and fused scores."""
         top_k = top_k or self.top_k
         k = max(self.config.candidates, top_k)
-        query_vector = self.embedder.get_query_embedding(query)
+        # Each query is one llama-index trace: an event outside any trace is added to the
+        # CallbackManager's trace map of the process and never removed (one id per question).
+        with self.embedder.callback_manager.as_trace("query"):
+            query_vector = self.embedder.get_query_embedding(query)
         dense, metas = self.dense(query_vector, k)
         all_bm25 = self.lexical.scores_for(query)
         bm25_top = [self.lexical.paragraph_ids[i] for i in np.argsort(-all_bm25)[:k] if all_bm25[i] > 0]

@@ -7,6 +7,11 @@ share) and builds the engine (through the injected factory, off the loop) into `
 tests (from another thread) use; the webhook is served by aiohttp (already installed with
 llama-index) rather than PTB's tornado-based `run_webhook`, which would need the `webhooks`
 extra.
+
+Stopping (SIGTERM) is graceful and bounded: /readyz turns 503, no new updates are taken
+(polling stops; PTB then calls getUpdates once more with the next offset, so Telegram
+counts every fetched update as delivered), answers in flight get up to `GRACE_S` to
+finish and be sent, then the process exits 0.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ import logging
 import re
 import secrets
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
@@ -30,19 +36,46 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 from bot.telegram.config import BotConfig
 from bot.telegram.handlers import COMMANDS, register
+from bot.telegram.health import Health, parse_listen, start_server
+from bot.telegram.metrics import Metrics
+from bot.telegram.polling import OutageLog, WatchedRequest, polling_error, quiet_request_errors
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.redact import hide_in_logs, scrub
 from bot.telegram.refresh import refresh_forever
 from bot.telegram.services import SERVICES, EngineFactory, IndexJob, Services, describe_archive, settle_heap
+from bot.telegram.sqlstate import SqlState
 from bot.telegram.state import BotState, redact_url
 from bot.telegram.store import BotStore
+from bot.telegram.turns import ChatTurns, Turns
 from indexing.errors import ConfigError
 from indexing.untrusted import clip, printable
 
 log = logging.getLogger(__name__)
 REFRESH_TASK = "isnad-refresh"  # the bot_data key of the feeds' refresh task
 
-BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+class IsnadApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application with the bot's metrics and health, timing every update it handles."""
+
+    metrics: Metrics
+    health: Health
+    outage: OutageLog
+
+    async def process_update(self, update: object) -> None:
+        started = time.perf_counter()
+        services = self.bot_data.get(SERVICES)
+        turns = services.turns if isinstance(services, Services) else None
+        try:
+            if turns is not None and isinstance(update, Update):
+                async with turns.turn(update.update_id):  # the chat's turn across replicas
+                    await super().process_update(update)
+            else:
+                await super().process_update(update)
+        finally:
+            self.metrics.update_seconds.observe(time.perf_counter() - started)
+
+
+BotApplication = IsnadApplication
 # 429s are retried after Telegram's retry_after (AIORateLimiter waits retry_after + 0.1 s).
 SEND_RETRIES = 3
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits
@@ -50,6 +83,7 @@ POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits
 # timeouts. The default pool (CPUs + 4 threads) would then let six such questions hold up every
 # other chat's questions, /sources, /reset and buttons; waiting threads cost no CPU.
 MODEL_WAIT_WORKERS = 64
+GRACE_S = 20.0  # after SIGTERM, how long answers in flight may take to finish and be sent
 STARTUP_DETAIL_CHARS = 200  # of a Bot API error description, in the one-line start-up error
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts
 
@@ -85,15 +119,21 @@ def build_application(
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set (environment or .env); get a token from @BotFather")
     hide_in_logs(token)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, which carry the token
+    quiet_request_errors()
     if config.webhook_url:
         webhook_options(config)  # a malformed webhook setting fails now, not after connecting
+    if config.metrics_listen:
+        parse_listen(config.metrics_listen, "ISNAD_METRICS_LISTEN")
+    metrics = Metrics()
+    health = Health(metrics)
+    outage = OutageLog()
 
-    async def post_init(application: BotApplication) -> None:
+    async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         store = await asyncio.to_thread(open_state, config.state_url, config.state_path)
         memory = store.memory()
         engine = await asyncio.to_thread(engine_factory, memory)
         archive = await asyncio.to_thread(describe_archive, engine)
-        application.bot_data[SERVICES] = Services(
+        application.bot_data[SERVICES] = services = Services(
             config=config,
             store=store,
             memory=memory,
@@ -102,7 +142,12 @@ def build_application(
             index_job=index_job,
             limiter=limiter or UserRateLimiter(),
             archive=archive,
+            metrics=metrics,
         )
+        metrics.paragraphs.set(archive.paragraphs)
+        health.index_check = lambda: services.engine.retriever.store.count()
+        if config.webhook_url and config.state_url and isinstance(store, SqlState):
+            services.turns = Turns(ChatTurns(store))
         settle_heap()  # once, before serving: full collections would otherwise stall the loop
         if config.refresh_minutes:
             services = application.bot_data[SERVICES]
@@ -114,7 +159,7 @@ def build_application(
         except TelegramError as exc:  # the menu is a convenience; answering does not depend on it
             log.warning("could not set the command menu: %s", type(exc).__name__)
 
-    async def post_shutdown(application: BotApplication) -> None:
+    async def post_shutdown(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         task = application.bot_data.pop(REFRESH_TASK, None)
         if task is not None:
             task.cancel()  # a round already indexing finishes in its thread, under the lock
@@ -124,8 +169,10 @@ def build_application(
         if isinstance(services, Services):
             await asyncio.to_thread(services.store.close)
 
-    application: BotApplication = (
+    application = cast(
+        BotApplication,
         ApplicationBuilder()
+        .application_class(IsnadApplication)
         .token(token)
         .base_url(config.base_url)
         .defaults(
@@ -136,11 +183,13 @@ def build_application(
             )
         )
         .rate_limiter(AIORateLimiter(max_retries=SEND_RETRIES))
+        .get_updates_request(WatchedRequest(outage, connection_pool_size=1))
         .concurrent_updates(True)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
-        .build()
+        .build(),
     )
+    application.metrics, application.health, application.outage = metrics, health, outage
     register(application)
     return application
 
@@ -153,6 +202,20 @@ async def serve(
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=MODEL_WAIT_WORKERS, thread_name_prefix="isnad-worker")
         )
+    # Health first: a load balancer or an orchestrator can watch the engine load.
+    operator = (
+        await start_server(application.health, config.metrics_listen) if config.metrics_listen else None
+    )
+    try:
+        await _serve(application, config, stop, poll_timeout)
+    finally:
+        if operator is not None:
+            await operator.cleanup()
+
+
+async def _serve(
+    application: BotApplication, config: BotConfig, stop: asyncio.Event, poll_timeout: int
+) -> None:
     try:
         await application.initialize()  # getMe: checks the token and the base URL
     except InvalidToken:
@@ -171,19 +234,38 @@ async def serve(
         if config.webhook_url:
             webhook = await start_webhook(application, config)
         elif application.updater is not None:
-            await application.updater.start_polling(timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+            await application.updater.start_polling(
+                timeout=poll_timeout, allowed_updates=Update.ALL_TYPES, error_callback=polling_error
+            )
+        application.health.ready = True
         log.info("@%s is answering (%s)", application.bot.username, "webhook" if webhook else "polling")
         await stop.wait()
     finally:
+        application.health.ready = False
+        # No new updates: polling stops and confirms the offset of every update it fetched
+        # (PTB's last getUpdates); the webhook listener closes.
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
         if webhook is not None:
             await webhook.cleanup()
         if application.running:
-            await application.stop()
+            await _finish_in_flight(application)
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)
+
+
+async def _finish_in_flight(application: BotApplication, grace_s: float = GRACE_S) -> None:
+    """Let the updates already taken be answered and sent, for at most `grace_s`."""
+    stopping = asyncio.ensure_future(application.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=grace_s)
+    if done:
+        stopping.result()
+        return
+    # Past the grace period the answers still running are given up (logged, not sent).
+    pending = application.update_queue.qsize()
+    log.warning("stopping with answers still in flight after %.0f s (%d updates queued)", grace_s, pending)
+    stopping.cancel()
 
 
 def startup_failure(config: BotConfig, exc: BaseException) -> str:
@@ -225,11 +307,18 @@ async def start_webhook(application: BotApplication, config: BotConfig) -> Any:
             update = Update.de_json(await request.json(), application.bot)
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400)
+        services = application.bot_data.get(SERVICES)
+        chat = update.effective_chat
+        if isinstance(services, Services) and services.turns is not None and chat is not None:
+            # The ticket is taken before Telegram hears 200: arrival order across replicas.
+            # Should the database fail, the 500 makes Telegram deliver the update again.
+            await services.turns.arrived(chat.id, update.update_id)
         await application.update_queue.put(update)
         return web.Response()
 
     server = web.Application()
     server.router.add_post(urlsplit(url).path or "/", receive)
+    application.health.add_routes(server)  # a load balancer checks the port it forwards to
     runner = web.AppRunner(server, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

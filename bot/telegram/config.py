@@ -21,3 +21,6 @@ class BotConfig:
     state_path: Path  # the SQLite file when there is no state_url
     refresh_minutes: float = 0  # re-index (corpus and feeds) this often; 0: never (no ISNAD_FEEDS)
     waits_on_model: bool = False  # answers wait seconds on a remote model (ISNAD_LLM=openai)
+    llm: str = "extractive"  # the answering mode, as the metrics label it
+    metrics_listen: str | None = None  # HOST:PORT for /metrics, /healthz, /readyz; None: off
+    log_questions: bool = False  # readers' questions are personal data: INFO logs omit them

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from functools import partial
 from typing import cast
 
 from telegram import BotCommand, Message, MessageEntity, Update
@@ -31,6 +32,7 @@ from telegram.ext import (
 from bot.qa.sources import arabic_date
 from bot.telegram import texts
 from bot.telegram.daemon import in_daemon_thread
+from bot.telegram.delivery import Courier, DeliveryFailed
 from bot.telegram.feedback import Feedback, feedback_keyboard
 from bot.telegram.formatting import answer_messages, sources_messages, text_message, text_messages
 from bot.telegram.ratelimit import Verdict
@@ -133,9 +135,10 @@ def conversation_key(store: BotState, message: Message, bot_id: int) -> str:
 
 
 async def reply(message: Message, text: str) -> None:
-    """Send plain Arabic text (escaped, right-to-left, split if long)."""
+    """Send plain Arabic text (escaped, right-to-left, split if long), retried until delivered."""
+    courier = Courier(message.chat_id)
     for part in text_messages(text):
-        await message.reply_text(part)
+        await courier.send(partial(message.reply_text, part))
 
 
 @asynccontextmanager
@@ -474,11 +477,19 @@ async def _answer(message: Message, svc: Services, question: str, user_id: int |
     async with typing(message):
         key, answer_id, parts, cited = await asyncio.to_thread(work)
     keyboard = feedback_keyboard(answer_id, cited)
-    sent: list[int] = []
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        sent.append((await message.reply_text(part, reply_markup=keyboard if last else None)).message_id)
-    await asyncio.to_thread(svc.store.link_messages, chat_id, sent, answer_id, key)
+    courier = Courier(chat_id, svc.metrics, svc.send_policy)
+    last = len(parts) - 1
+    try:
+        await courier.send_all(
+            [
+                partial(message.reply_text, part, reply_markup=keyboard if i == last else None)
+                for i, part in enumerate(parts)
+            ]
+        )
+    finally:
+        # Buttons and /sources work on what arrived, even when a later part did not.
+        if courier.delivered:
+            await asyncio.to_thread(svc.store.link_messages, chat_id, courier.delivered, answer_id, key)
 
 
 async def on_edited(update: Update, context: Context) -> None:
@@ -526,6 +537,11 @@ async def on_feedback(update: Update, context: Context) -> None:
             recorded = await asyncio.to_thread(
                 _record_press, svc.store, press, chat_id, pressed_on.message_id, user_id
             )
+        if recorded and press is not None:
+            if press.vote:
+                svc.metrics.voted(press.vote)
+            else:
+                svc.metrics.wrong_sources.inc()
         if not recorded or press is None:
             note = texts.STALE_BUTTON
         elif press.vote:
@@ -548,6 +564,18 @@ def _record_press(store: BotState, press: Feedback, chat_id: int, message_id: in
 
 async def on_error(update: object, context: Context) -> None:
     """Log with the traceback first, then tell the user something went wrong."""
+    if isinstance(context.error, DeliveryFailed):
+        # Telegram stayed unreachable for the whole retry budget: telling the user would fail
+        # too. The chat id only: never the text (personal data) nor the token.
+        failure = context.error
+        log.warning(
+            "reply to chat %s not delivered after retrying (%s; %d parts arrived)",
+            failure.chat_id,
+            type(failure.cause).__name__,
+            len(failure.delivered),
+        )
+        services(context).metrics.send_failures.inc()
+        return
     log.error("error while handling update %s", getattr(update, "update_id", None), exc_info=context.error)
     if not isinstance(update, Update):
         return  # e.g. a polling error: there is nobody to tell

@@ -95,4 +95,17 @@ MIGRATIONS: tuple[Migration, ...] = (
     # The version lived in this table (PostgreSQL) or PRAGMA user_version (SQLite); now both
     # record migrations in isnad_migrations, and user_version is no longer read.
     Migration("003_migrations_table_records_the_version", ("DROP TABLE IF EXISTS isnad_meta",)),
+    # Webhook replicas take turns per chat in arrival order (bot/telegram/turns.py).
+    Migration(
+        "004_chat_turns",
+        (
+            """CREATE TABLE IF NOT EXISTS chat_turns (
+                ticket {key},
+                chat_id BIGINT NOT NULL,
+                update_id BIGINT NOT NULL,
+                touched DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS chat_turns_by_chat ON chat_turns (chat_id, ticket)",
+        ),
+    ),
 )

@@ -62,6 +62,7 @@ async def refresh_once(svc: Services) -> RefreshStatus | None:
                 warnings=len(report.skipped),
             )
             log.info("refreshed: %s", report.as_dict())
+            svc.metrics.indexed(report)
         svc.last_refresh = status
         svc.refreshes += 1
         if status.ok and engine is not None and archive is not None:

@@ -19,8 +19,11 @@ from typing import TYPE_CHECKING, Any
 from bot.qa.conversation import ConversationMemory
 from bot.qa.engine import Answer, Engine
 from bot.telegram.config import BotConfig
+from bot.telegram.delivery import DEFAULT_POLICY, RetryPolicy
+from bot.telegram.metrics import Metrics
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.state import BotState
+from bot.telegram.turns import Turns
 
 if TYPE_CHECKING:
     from indexing.pipeline import IndexReport
@@ -137,6 +140,9 @@ class Services:
     last_refresh: RefreshStatus | None = None  # set by bot.telegram.refresh
     refreshes: int = 0
     reindex_timeout: float = REINDEX_TIMEOUT
+    metrics: Metrics = field(default_factory=Metrics)
+    send_policy: RetryPolicy = DEFAULT_POLICY
+    turns: Turns | None = None  # webhook replicas sharing PostgreSQL: one chat at a time, in order
     background: set[asyncio.Task[None]] = field(default_factory=set)  # kept referenced until done
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -159,20 +165,28 @@ class Services:
     def ask(self, question: str, conversation: str, chat_id: int, user_id: int | None) -> tuple[Answer, int]:
         """Answer in the given conversation and record the answer; returns it and its row id."""
         started = time.perf_counter()
-        answer = self.engine.ask(question, conversation=conversation)
+        try:
+            answer = self.engine.ask(question, conversation=conversation)
+        except Exception:
+            self.metrics.failed(self.config.llm)
+            raise
         seconds = time.perf_counter() - started
+        self.metrics.answered(answer, self.config.llm)
         answer_id = self.store.record_answer(chat_id, user_id, conversation, answer, seconds)
         log.info(
-            "answered chat %s in %.0f ms (%s, %d citations)",
+            "answered chat %s in %.0f ms (%s, %d citations)%s",
             chat_id,
             seconds * 1000,
             "answered" if answer.answered else "declined",
             len(answer.citations),
+            # Questions are readers' personal data: logged only when the operator opted in.
+            f": {question!r}" if self.config.log_questions else "",
         )
         return answer, answer_id
 
     def reindex(self) -> tuple[IndexReport, Engine, Archive]:
         """Index the corpus under the data-dir lock, then build a fresh engine over it."""
         report = self.index_job()
+        self.metrics.indexed(report)
         engine = self.engine_factory(self.memory)
         return report, engine, describe_archive(engine)
