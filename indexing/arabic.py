@@ -1,5 +1,10 @@
 """Arabic text normalisation for search; display text is never changed.
 
+One function, `normalize_arabic`, defines what counts as the same spelling for every
+comparison the engine makes (BM25 terms, question coverage, abstention, sentence
+choice, answer types, deduplication of answers): ة/ه, ى/ي, أ/إ/آ/ا, ؤ/ئ, tatweel,
+diacritics, and Arabic-Indic and Persian digits against ASCII ones.
+
 Trade-off: the lexical side folds letter variants that writers use interchangeably
 (hamza seats, alef maqsura, ta marbuta), which merges a few true minimal pairs
 (e.g. "قرية"/"قريه") in exchange for matching the far more common spelling noise.
@@ -27,7 +32,7 @@ _LETTER_FOLDS = str.maketrans(
         "ى": "ي",
         "ی": "ي",  # Persian yeh
         "ئ": "ي",
-        "ؤ": "و",
+        "ؤ": "ي",  # the seats of medial hamza are written interchangeably (مسئول / مسؤول)
         "ة": "ه",
         "ک": "ك",  # Persian keheh
         "٠": "0",
@@ -110,16 +115,19 @@ class ArabicAnalyzer:
         self._stemmer = Stemmer.Stemmer("arabic")
         self._stem = lru_cache(maxsize=200_000)(self._stem_uncached)
 
-    def _stem_uncached(self, word: str) -> str:
-        # Snowball reads hamza and ta marbuta, so stem before folding them.
-        return normalize_arabic(self._stemmer.stemWord(word))
+    def _stem_uncached(self, folded: str) -> str:
+        # The word is folded first, so every spelling of it reaches Snowball as the same
+        # string; a final ه goes back to ة because Snowball strips ة (and the pronoun ه)
+        # as a suffix but keeps a bare ه: الخارجية / الخارجيه both stem to خارج.
+        if len(folded) >= 4 and folded.endswith("ه"):
+            folded = folded[:-1] + "ة"
+        return normalize_arabic(self._stemmer.stemWord(folded))
 
     def terms(self, text: str) -> list[str]:
-        """Stemmed terms of a text, stopwords dropped."""
-        clean = normalize_whitespace(strip_diacritics(unicodedata.normalize("NFKC", text))).lower()
+        """Stemmed terms of a text, stopwords dropped; spelling variants give the same terms."""
         out = []
-        for word in words(clean):
-            if normalize_arabic(word) in STOPWORDS:
+        for word in words(normalize_arabic(text)):
+            if word in STOPWORDS:
                 continue
-            out.append(self._stem(word) if has_arabic(word) else word.translate(_LETTER_FOLDS))
+            out.append(self._stem(word) if has_arabic(word) else word)
         return out

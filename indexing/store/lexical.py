@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 # Bump when the analyzer or the indexed fields change, so old caches are rebuilt.
-FORMAT = "bm25-ar-v1"
+FORMAT = "bm25-ar-v2"  # v2: words are folded before stemming (spelling-robust terms)
 
 
 def lexical_text(paragraph: StoredParagraph) -> str:
