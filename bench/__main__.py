@@ -202,6 +202,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
     log(f"  test: declined {results['abstention']['test']['declined']:.3f}")
 
+    log("answer shape, second stage and abstention curve (bench.quality)")
+    from bench import quality
+
+    results["answer_shape"] = quality.run(args.xquad, cache, QUICK_STRIDE if quick else 1)
+    shape = results["answer_shape"]["test"]
+    log(
+        f"  test: lead contains gold {shape['lead_contains_gold']:.3f}, "
+        f"median answer {shape['median_answer_chars']:.0f} chars"
+    )
+
     results["speed"] = speed_stage(args, articles, cache)
 
     sizes = QUICK_SIZES if quick else tuple(args.sizes or FULL_SIZES)
@@ -375,6 +385,8 @@ def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
     if plots.available():
         written["recall"] = plots.recall_curves(results, out_dir / f"{stem}-recall.png")
+        if results.get("answer_shape"):
+            written["abstention"] = plots.abstention_curve(results, out_dir / f"{stem}-abstention.png")
         if results.get("growth", {}).get("sizes"):
             written["growth"] = plots.growth(results, out_dir / f"{stem}-growth.png")
         files = {k: p.name for k, p in written.items()}

@@ -49,6 +49,43 @@ def recall_curves(results: dict[str, Any], path: Path, split: str = "test") -> P
     return path
 
 
+def abstention_curve(results: dict[str, Any], path: Path) -> Path:
+    """Declined share of answerable vs out-of-corpus questions at each abstention threshold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for split, style in (("test", "-"), ("dev", ":")):
+        curve = results["answer_shape"][split]["abstention_curve"]
+        if not curve:
+            continue
+        ax.plot(
+            [100 * c["answerable_declined"] for c in curve],
+            [100 * c["absent_declined"] for c in curve],
+            marker="o",
+            markersize=3,
+            linestyle=style,
+            label=f"{split} half",
+        )
+        point = results["answer_shape"][split]
+        ax.plot(
+            [100 * point["answerable_declined"]], [100 * point["absent_declined"]], "k*", markersize=10
+        )
+    ax.axvline(2, color="grey", linewidth=0.8, linestyle="--")
+    ax.axhline(95, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("answerable questions declined (%)")
+    ax.set_ylabel("questions whose article is not indexed: declined (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Abstention curve (★ = shipped threshold; targets dashed)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def growth(results: dict[str, Any], path: Path) -> Path:
     """Warm question time (p50/p95) and index size against corpus size, log-scaled."""
     import matplotlib

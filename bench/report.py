@@ -42,8 +42,8 @@ def _value(v: Verdict) -> str:
         return f"{v.value:.1f} ms"
     if v.unit == "s":
         return f"{v.value:.2f} s"
-    if v.unit == "MB":
-        return f"{v.value:.0f} MB"
+    if v.unit in ("MB", "chars"):
+        return f"{v.value:.0f} {v.unit}"
     if v.unit == "ratio":
         return f"{100 * v.value:+.1f}%"
     return f"{v.value:.3f}"
@@ -53,7 +53,7 @@ def _target(v: Verdict) -> str:
     sign = "≥" if v.higher_is_better else "≤"
     if v.unit == "ratio":
         return f"{sign} +{100 * v.target:.0f}%"
-    if v.unit in ("ms", "s", "MB"):
+    if v.unit in ("ms", "s", "MB", "chars"):
         return f"{sign} {v.target:g} {v.unit}"
     return f"{sign} {v.target:g}"
 
@@ -62,7 +62,7 @@ def _verdict(v: Verdict) -> str:
     if v.passed is None or v.margin is None or v.value is None:
         return "not measured"
     size = abs(v.margin)
-    if v.unit in ("ms", "s", "MB"):
+    if v.unit in ("ms", "s", "MB", "chars"):
         amount = f"{size:.2f} s" if v.unit == "s" else f"{size:.1f} {v.unit}"
         if v.passed:
             by = f"{amount} ({100 * size / v.target:.0f}% under the limit)"
@@ -282,6 +282,35 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
             q = results["answers"]["quality"][split]
             add(f"| {split} | {_pct(q['answered'])} | {_pct(abst[split]['declined'])} | {abst[split]['n']} |")
         add("")
+
+    shape = results.get("answer_shape")
+    if shape:
+        from bench.quality import table
+
+        add("### Answer shape, reranking and abstention (`python -m bench.quality`)")
+        add("")
+        add(
+            "The lead is the answer text before its first `[n]`. R@k here is of the engine's final "
+            "ranking (fusion, then the fitted second stage). The second stage and the abstention rule "
+            "were fitted on the dev half (`python -m bench.fit`)."
+        )
+        add("")
+        for line in table(shape).splitlines():
+            add(line)
+        add("")
+        add("Abstention curve, test half: share declined at each threshold of the fitted confidence.")
+        add("")
+        add("| threshold (logit) | answerable declined | out-of-corpus declined |")
+        add("|---|---|---|")
+        for point in shape["test"]["abstention_curve"]:
+            add(
+                f"| {point['threshold']:+.2f} | {_pct(point['answerable_declined'])} | "
+                f"{_pct(point['absent_declined'])} |"
+            )
+        add("")
+        if "abstention" in files:
+            add(f"![abstention curve]({files['abstention']})")
+            add("")
 
     speed = results["speed"]
     add("## 3. Speed and cost")

@@ -121,7 +121,27 @@ def check(results: dict[str, Any]) -> list[Verdict]:
             "s",
         ),
         Verdict("bot RSS", bot_label, 400.0, bot_rss, False, "MB"),
-    ] + [verdict for rerun in results.get("growth_reruns", []) for verdict in _latency_verdicts(rerun)]
+    ] + _answer_shape_verdicts(results) + [
+        verdict for rerun in results.get("growth_reruns", []) for verdict in _latency_verdicts(rerun)
+    ]
+
+
+def _answer_shape_verdicts(results: dict[str, Any]) -> list[Verdict]:
+    """Issue 10's targets on the held-out half (bench.quality)."""
+    on = "bench.quality, test half"
+    shape = results.get("answer_shape", {}).get("test", {})
+
+    def value(key: str) -> float | None:
+        return float(shape[key]) if key in shape else None
+
+    return [
+        Verdict("lead contains gold", on, 0.75, value("lead_contains_gold"), True),
+        Verdict("lead ≤ 250 chars and contains gold", on, 0.70, value("lead_short_contains_gold"), True),
+        Verdict("median answer length", on, 250.0, value("median_answer_chars"), False, "chars"),
+        Verdict("cites the gold paragraph (issue 10)", on, 0.95, value("cites_gold"), True),
+        Verdict("answerable declined", on, 0.02, value("answerable_declined"), False),
+        Verdict("out-of-corpus declined", on, 0.95, value("absent_declined"), True),
+    ]
 
 
 def _latency_verdicts(rerun: dict[str, Any]) -> list[Verdict]:

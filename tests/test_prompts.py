@@ -73,3 +73,11 @@ def test_unknown_or_bad_names_raise(name: str) -> None:
 
 def test_trailing_newline_is_not_part_of_the_prompt() -> None:
     assert not load_prompt("source").template.endswith("\n")
+
+
+def test_answer_prompts_ask_for_the_answer_first_one_claim_per_sentence() -> None:
+    system = load_prompt("answer_system").template
+    user = load_prompt("answer").template
+    assert "ابدأ بالجواب" in system and "الجواب أولًا" in user  # the lead says the answer
+    assert "جملة واحدة لكل معلومة" in user and "معلومة واحدة" in system  # one sentence per claim
+    assert "لا تكرر" in system and "[1][2]" in system  # agreeing sources cited once, together

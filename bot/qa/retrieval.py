@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
+from bot.qa.evidence import Evidence
+from bot.qa.rerank import WEIGHTS_FILE, Models, Ranking, Reranker, ScoredUnit
 from indexing.store.chroma import ParagraphStore, StoredParagraph, paragraph_from_metadata
 from indexing.store.lexical import LexicalIndex
 
@@ -41,6 +43,8 @@ class Passage:
     bm25: float = 0.0
     dense: float = 0.0
     fused: float = 0.0
+    logit: float | None = None  # second stage: log-odds that this paragraph holds the answer
+    units: list[ScoredUnit] | None = None  # second stage: its scored sentences and clause runs
 
 
 def _zscores(values: np.ndarray) -> np.ndarray:
@@ -60,12 +64,17 @@ class HybridRetriever:
         embedder: BaseEmbedding,
         config: FusionConfig | None = None,
         top_k: int = 10,
+        models: Models | None = None,
     ) -> None:
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
         self.config = config or FusionConfig()
         self.top_k = top_k
+        if models is None and WEIGHTS_FILE.exists():
+            models = Models.load()
+        # The second stage; None only while bench/fit.py fits its first weights.
+        self.reranker = Reranker(Evidence(lexical.analyzer, lexical.idf), models) if models else None
 
     def dense(self, vector: list[float], k: int) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
         """Best cosine similarity per paragraph for the k best paragraphs, with metadata."""
@@ -107,7 +116,18 @@ class HybridRetriever:
         return {pid: np.stack(v) for pid, v in vectors.items()}, metas
 
     def search(self, query: str, top_k: int | None = None) -> list[Passage]:
-        """Distinct paragraphs, best first, each with its BM25, dense and fused scores."""
+        """Distinct paragraphs, best first: fused, then reranked by the second stage."""
+        return self.rank(query, top_k).passages
+
+    def rank(self, query: str, top_k: int | None = None) -> Ranking:
+        """The fused top candidates reordered by the second stage, with its abstention evidence."""
+        fused = self.fuse(query, top_k)
+        if self.reranker is None:
+            return Ranking(fused, [0.0] * len(fused), [], {}, 0.0)
+        return self.reranker.rank(query, fused)
+
+    def fuse(self, query: str, top_k: int | None = None) -> list[Passage]:
+        """Distinct paragraphs in fusion order, each with its BM25, dense and fused scores."""
         top_k = top_k or self.top_k
         k = max(self.config.candidates, top_k)
         # Each query is one llama-index trace: an event outside any trace is added to the
@@ -147,4 +167,4 @@ class HybridRetriever:
         ]
 
 
-__all__ = ["FusionConfig", "HybridRetriever", "Passage", "StoredParagraph"]
+__all__ = ["FusionConfig", "HybridRetriever", "Passage", "Ranking", "StoredParagraph"]

