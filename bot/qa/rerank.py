@@ -22,18 +22,16 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from bot.qa.answertypes import AnswerType, question_type, type_matches
 from bot.qa.evidence import Evidence, QueryTerms, light_stem
-
-if TYPE_CHECKING:
-    from bot.qa.retrieval import Passage
+from bot.qa.passage import Passage, Ranking, ScoredUnit, Unit
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
 
@@ -108,15 +106,6 @@ ABSTAIN_FEATURES = (
     "best_coverage",
     "same_article",
 )
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A quotable piece of one paragraph: a sentence, or a run of clauses of a long one."""
-
-    text: str
-    sentence: int  # index of its sentence in the paragraph
-    clause: bool  # cut from a longer sentence
 
 
 def _bigrams(ordered: list[str], query: QueryTerms) -> set[tuple[str, str]]:
@@ -225,28 +214,6 @@ class Models:
         return cls(
             Model.from_dict(raw["unit"]), Model.from_dict(raw["passage"]), Model.from_dict(raw["abstain"])
         )
-
-
-@dataclass
-class ScoredUnit:
-    """A unit of one candidate paragraph with its fitted score."""
-
-    unit: Unit
-    passage: int  # index into the reranked passages
-    logit: float
-    coverage: float
-    terms: frozenset[str] = field(default_factory=frozenset)
-
-
-@dataclass
-class Ranking:
-    """The second stage's verdict over one question's candidates."""
-
-    passages: list[Passage]  # best first
-    passage_logits: list[float]
-    units: list[ScoredUnit]  # of every passage, best combined score first
-    abstain_features: dict[str, float]
-    confidence: float  # abstention logit minus its threshold: answer when >= 0
 
 
 class Reranker:

@@ -20,7 +20,8 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from bot.qa.evidence import Evidence
-from bot.qa.rerank import WEIGHTS_FILE, Models, Ranking, Reranker, ScoredUnit
+from bot.qa.passage import Passage, Ranking
+from bot.qa.rerank import WEIGHTS_FILE, Models, Reranker
 from indexing.store.chroma import ParagraphStore, StoredParagraph, paragraph_from_metadata
 from indexing.store.lexical import LexicalIndex
 
@@ -32,19 +33,6 @@ class FusionConfig:
     candidates: int = 40  # per side, before fusion
     bm25_weight: float = 1.0
     dense_weight: float = 2.0
-
-
-@dataclass
-class Passage:
-    """A retrieved paragraph with the evidence for its rank."""
-
-    paragraph: StoredParagraph
-    score: float  # fused, squashed to 0..1 for display
-    bm25: float = 0.0
-    dense: float = 0.0
-    fused: float = 0.0
-    logit: float | None = None  # second stage: log-odds that this paragraph holds the answer
-    units: list[ScoredUnit] | None = None  # second stage: its scored sentences and clause runs
 
 
 def _zscores(values: np.ndarray) -> np.ndarray:
