@@ -9,7 +9,8 @@ Routes (all under http://127.0.0.1:PORT):
 - /news/missing   404
 - /news/huge      a page larger than the default 5 MB cap (6 MB, no Content-Length)
 Every request is recorded in `requests` as (path, headers). `FeedSite(misbehaving=False)` lists
-only the pages that work; `hold_feed` (an Event), when given, holds /feed.xml until it is set.
+only the pages that work; `hold_feed` and `hold_pages` (Events), when given, hold /feed.xml or
+the /news/ pages until they are set. `most_in_flight` is the most requests served at once.
 """
 
 from __future__ import annotations
@@ -88,9 +89,17 @@ def feed(base: str, misbehaving: bool = True) -> str:
 class FeedSite:
     """The site, served from a thread; use as a context manager."""
 
-    def __init__(self, misbehaving: bool = True, hold_feed: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        misbehaving: bool = True,
+        hold_feed: threading.Event | None = None,
+        hold_pages: threading.Event | None = None,
+    ) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.hold_feed = hold_feed
+        self.hold_pages = hold_pages
+        self.counting = threading.Lock()
+        self.in_flight = self.most_in_flight = 0  # concurrent requests, now and at most
         self.release = threading.Event()
         site = self
 
@@ -108,7 +117,19 @@ class FeedSite:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
+                with site.counting:
+                    site.in_flight += 1
+                    site.most_in_flight = max(site.most_in_flight, site.in_flight)
+                try:
+                    self.serve()
+                finally:
+                    with site.counting:
+                        site.in_flight -= 1
+
+            def serve(self) -> None:
                 site.requests.append((self.path, dict(self.headers)))
+                if self.path.startswith("/news/") and site.hold_pages is not None:
+                    site.hold_pages.wait(30)
                 base = f"http://127.0.0.1:{site.port}"
                 if self.path == "/feed.xml":
                     if site.hold_feed is not None:

@@ -69,6 +69,28 @@ def test_feed_entries_pages_and_failures(site: FeedSite, tmp_path: Path) -> None
     assert run.requests == 7  # feed, short, moved + target, slow, missing, huge
 
 
+@pytest.mark.parametrize("per_host", [2, 3])
+def test_requests_to_one_host_are_limited(per_host: int, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    config = FetchConfig(
+        timeout=5.0, deadline=20.0, max_bytes=256 * 1024, allow_private=True, per_host=per_host
+    )
+    release = threading.Event()
+    with FeedSite(hold_pages=release) as site:  # five summary-only pages wanted at once
+        done = threading.Thread(target=fetch_feeds, args=([f"{site.base}/feed.xml"], tmp_path, config))
+        done.start()
+        deadline = time.monotonic() + 60
+        while site.in_flight < per_host and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # room for one more request to arrive if the limit did not hold
+        most = site.most_in_flight
+        release.set()
+        done.join(60)
+    assert most == per_host
+
+
 def test_unchanged_feed_costs_one_request_and_keeps_its_articles(site: FeedSite, tmp_path: Path) -> None:
     first = fetch_feeds([f"{site.base}/feed.xml"], tmp_path, CONFIG)
     site.requests.clear()
