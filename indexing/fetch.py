@@ -207,6 +207,8 @@ class Fetcher:
         try:
             request = self._client.build_request("GET", pinned, headers=headers, extensions=extensions)
             response = await self._client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"{type(exc).__name__}: no answer within {self.config.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
         try:
@@ -240,6 +242,8 @@ class Fetcher:
                 if size > limit:
                     raise FetchError(f"larger than the {limit // 2**20} MB limit")
                 chunks.append(chunk)
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"{type(exc).__name__}: stalled for {self.config.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
         return b"".join(chunks)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 EMBED_BATCH = 32
 # Embeds and stores chunks (sorted shortest first), yielding each batch once it is stored.
 EmbedStep = Callable[[list["PlannedChunk"]], Iterator[list["PlannedChunk"]]]
+_WEB = ("http://", "https://")  # the source of an article fetched from a feed is its URL
 # Metadata a stored chunk must carry; anything else Chroma returns is llama-index's.
 _OWN_KEYS = (
     "paragraph_id",
@@ -251,7 +252,7 @@ class Indexer:
         sources, copies = one_copy_each(read)
         report.duplicates = len(copies)
         report.articles = len(sources)
-        report.files = len({s.source.split("#", 1)[0] for s in read})
+        report.files = len({s.source.split("#", 1)[0] for s in read if not s.source.startswith(_WEB)})
 
         paragraphs = collect_paragraphs(sources)
         planned = plan_chunks(paragraphs, self.chunker)
