@@ -24,7 +24,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from bot.telegram.sqlstate import SqlState
 
@@ -32,8 +32,10 @@ log = logging.getLogger(__name__)
 
 STALE_S = 60.0  # a ticket not touched for this long belongs to a replica that is gone
 TOUCH_EVERY_S = 5.0
-FIRST_POLL_S = 0.02
-MAX_POLL_S = 0.25
+# A waiter polls the queue, quickly at first (a handoff between replicas costs one interval);
+# a turn ending in the same replica wakes its waiters at once.
+FIRST_POLL_S = 0.01
+MAX_POLL_S = 0.05
 
 
 class ChatTurns:
@@ -83,6 +85,7 @@ class Turns:
     def __init__(self, queue: ChatTurns) -> None:
         self.queue = queue
         self._tickets: dict[int, tuple[int, int]] = {}  # update_id -> (chat_id, ticket)
+        self._handed_on = asyncio.Condition()
 
     async def arrived(self, chat_id: int, update_id: int) -> None:
         """Take the update's ticket (before the webhook POST is answered)."""
@@ -100,7 +103,9 @@ class Turns:
         try:
             wait = FIRST_POLL_S
             while not await asyncio.to_thread(self.queue.is_first, chat_id, ticket):
-                await asyncio.sleep(wait)
+                async with self._handed_on:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self._handed_on.wait(), wait)
                 wait = min(wait * 1.5, MAX_POLL_S)
             keeper = asyncio.create_task(self._keep_touching(ticket))
             try:
@@ -109,6 +114,8 @@ class Turns:
                 keeper.cancel()
         finally:
             await asyncio.shield(asyncio.to_thread(self.queue.done, ticket))
+            async with self._handed_on:
+                self._handed_on.notify_all()
 
     async def _keep_touching(self, ticket: int) -> None:
         while True:
