@@ -1,14 +1,36 @@
-"""Every test runs in its own tmp dir with a clean isnad environment."""
+"""The fixtures every test module shares; every test runs in its own tmp dir with a clean environment.
+
+Tests sit in folders by layer (corpus/, index/, qa/, telegram/, edge/, tools/); what they
+share besides fixtures is in harness.py, and the fakes of outside services (Bot API, an
+OpenAI-compatible server, a news site) in fake_telegram.py, fake_openai.py, feed_server.py.
+A test that needs the real seeds index or a bot is marked slow here, so
+`pytest -m "not slow"` is the fast loop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from bot.qa.conversation import ConversationMemory
+    from bot.qa.engine import Engine
+    from bot.telegram.ratelimit import UserRateLimiter
+    from isnad.settings import Settings
+    from tests.fake_telegram import FakeBotAPI
+    from tests.harness import RunningBot
+
+TESTS = Path(__file__).resolve().parent
+PROJECT_ROOT = TESTS.parent
 SEEDS = PROJECT_ROOT / "seeds"
+FIXTURES = TESTS / "fixtures"
+# Fixtures that cost a real index of the seeds (built once per session, minutes under load)
+# or a database server: the tests that use them are slow.
+SLOW_FIXTURES = frozenset({"seeds_data", "base_engine", "postgres", "pg_url"})
 
 _PREFIXES = ("ISNAD_", "TELEGRAM_", "OPENAI_", "CHROMA_")
 
@@ -57,6 +79,67 @@ def seeds_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+# -- the bot against the fake Bot API (tests marked network)
+
+
+@pytest.fixture(scope="module")
+def base_engine(seeds_data: Path) -> Engine:
+    """The real engine over the seeds, built once per module (bots share its retriever)."""
+    from bot.qa.engine import build
+
+    return build(seeds_data)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    """A fake Telegram Bot API on loopback (tests/fake_telegram.py)."""
+    from tests.fake_telegram import FakeBotAPI
+
+    with FakeBotAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def settings(fake: FakeBotAPI, seeds_data: Path) -> Settings:
+    """Settings of a bot that talks to the fake Bot API and answers from the seeds."""
+    from isnad.settings import Settings
+
+    return Settings(
+        data_dir=seeds_data, corpus_dir=SEEDS, telegram_token=fake.token, telegram_base_url=fake.base_url
+    )
+
+
+@pytest.fixture
+def run_bot(
+    fake: FakeBotAPI, settings: Settings, base_engine: Engine, tmp_path: Path
+) -> Iterator[Callable[..., RunningBot]]:
+    """Start a bot (stopped at teardown); keyword overrides for settings, factory, limiter, store_path."""
+    from tests.harness import RunningBot, sharing
+
+    started: list[RunningBot] = []
+
+    def start(
+        factory: Callable[[ConversationMemory], Engine] | None = None,
+        limiter: UserRateLimiter | None = None,
+        store_path: Path | None = None,
+        **overrides: Any,
+    ) -> RunningBot:
+        bot = RunningBot(
+            fake,
+            replace(settings, **overrides),
+            factory or sharing(base_engine),
+            store_path or tmp_path / "telegram.sqlite3",
+            limiter,
+        )
+        started.append(bot.__enter__())
+        return bot
+
+    yield start
+    for bot in reversed(started):
+        if bot._thread.is_alive():
+            bot.__exit__()
+
+
 # -- secrets never reach a log ---------------------------------------------------------
 # Every record logged anywhere in the suite is kept and scanned at the end for anything
 # shaped like an API key or a bot token (the tests use such values on purpose).
@@ -88,6 +171,15 @@ _LOG_SCAN = _Everything()
 def pytest_configure(config: pytest.Config) -> None:
     logging.getLogger().addHandler(_LOG_SCAN)
     logging.getLogger().setLevel(logging.DEBUG)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark slow every test that needs the seeds index or a database server."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and "postgres" in callspec.params.values()
+        if on_postgres or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,5 +1,5 @@
 -- The PostgreSQL schema bot/telegram/pgstore.py created before numbered migrations (version 1),
--- kept verbatim so tests/test_pgstore.py can check that such a database upgrades itself.
+-- kept verbatim so tests/telegram/test_pgstore.py can check that such a database upgrades itself.
 CREATE TABLE IF NOT EXISTS isnad_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (key TEXT PRIMARY KEY, used DOUBLE PRECISION NOT NULL);
 CREATE INDEX IF NOT EXISTS conversations_by_use ON conversations (used);

@@ -1,5 +1,5 @@
 -- The SQLite schema bot/telegram/store.py created before numbered migrations (schema version 1),
--- kept verbatim so tests/test_pgstore.py can check that such a database upgrades itself.
+-- kept verbatim so tests/telegram/test_pgstore.py can check that such a database upgrades itself.
 CREATE TABLE IF NOT EXISTS conversations (
     key TEXT PRIMARY KEY,
     used REAL NOT NULL

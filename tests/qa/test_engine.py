@@ -146,6 +146,7 @@ def test_cli_ask_without_question_is_a_one_line_error(seeds_data: Path) -> None:
     assert result.returncode != 0 and result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow  # embeds a corpus of its own
 def test_cli_ask_on_empty_data_dir_indexes_first(tmp_path: Path, write_corpus) -> None:
     corpus = write_corpus(
         {"a.txt": "افتتاح معرض الكتاب\n\nافتتح معرض الكتاب الدولي أبوابه أمس بمشاركة أكثر من 900 دار نشر.\n"}

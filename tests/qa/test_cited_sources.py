@@ -13,9 +13,11 @@ from bot.qa.engine import Engine, build
 from bot.telegram.formatting import answer_messages
 from bot.terminal.render import render_answer
 from indexing.pipeline import build_indexer
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, TESTS
 
-ARTICLES = Path(__file__).parent / "fixtures" / "articles"
+pytestmark = pytest.mark.slow  # every test here indexes with the real embedder
+
+ARTICLES = TESTS / "fixtures" / "articles"
 WIRE = (
     "وقالت وكالة الأنباء إن محطة الطاقة الشمسية الجديدة في وادي النطرون ستنتج 300 ميغاواط"
     " عند اكتمالها في 2027."

@@ -13,21 +13,19 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.qa.conversation import ConversationMemory
-from bot.qa.engine import Engine, build
+from bot.qa.engine import Engine
 from bot.qa.generative import (
     MAX_RETRY_WAIT_S,
     RETRY_WAIT_S,
@@ -38,20 +36,18 @@ from bot.qa.generative import (
 )
 from bot.telegram import texts
 from bot.telegram.ratelimit import UserRateLimiter
-from isnad.settings import Settings
-from tests.conftest import SEEDS
 from tests.fake_openai import FakeOpenAI, FakeReply
 from tests.fake_telegram import NO_REPLY, Call, FakeBotAPI
-from tests.test_hostile import ODD_QUESTIONS
-from tests.test_telegram import (
+from tests.harness import (
     FOLLOW_UP,
+    ODD_QUESTIONS,
     RESOLUTION,
     TRUCKS,
     RunningBot,
     answers_to,
     assert_all_valid,
     buttons,
-    sharing,
+    free_port,
 )
 
 pytestmark = pytest.mark.network
@@ -60,47 +56,6 @@ DAMASCUS = "متى أعلنت المعارضة السورية أنها حررت 
 LLM_KEY = "sk-test-isnad-faults-0001"
 LLM_TIMEOUT_S = 1.5
 ARABIC = re.compile("[\u0600-\u06ff]")
-
-
-@pytest.fixture(scope="module")
-def base_engine(seeds_data: Path) -> Engine:
-    return build(seeds_data)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
-def run_bot(
-    fake: FakeBotAPI, seeds_data: Path, base_engine: Engine, tmp_path: Path
-) -> Iterator[Callable[..., RunningBot]]:
-    """Start the real Application against the fake (stopped at teardown); settings overrides as keywords."""
-    started: list[RunningBot] = []
-    settings = Settings(
-        data_dir=seeds_data, corpus_dir=SEEDS, telegram_token=fake.token, telegram_base_url=fake.base_url
-    )
-
-    def start(
-        factory: Callable[[ConversationMemory], Engine] | None = None,
-        limiter: UserRateLimiter | None = None,
-        **overrides: Any,
-    ) -> RunningBot:
-        bot = RunningBot(
-            fake,
-            replace(settings, **overrides),
-            factory or sharing(base_engine),
-            tmp_path / "telegram.sqlite3",
-            limiter,
-        )
-        started.append(bot.__enter__())
-        return bot
-
-    yield start
-    for bot in reversed(started):
-        bot.__exit__()
 
 
 def texts_to(fake: FakeBotAPI, chat_id: int) -> list[str]:
@@ -183,13 +138,6 @@ class RoutedOpenAI(FakeOpenAI):
             assert self._asked.wait_for(asked, timeout), f"the model was not asked {question!r} {times}x"
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on: connections are refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 GOOD_REPLY = FakeReply(content="أعلنت المعارضة السورية أنها حررت دمشق يوم 8 ديسمبر [1].")
 LLM_FAULTS: dict[str, tuple[FakeReply | None, str]] = {
     "down": (None, UNAVAILABLE_NOTICE),
@@ -234,7 +182,7 @@ def test_llm_fault_gives_the_extractive_answer_and_other_chats_are_served(
     failing, notice = LLM_FAULTS[fault]
     server = RoutedOpenAI({TRUCKS: failing or GOOD_REPLY}, GOOD_REPLY)
     with server:
-        url = f"http://127.0.0.1:{closed_port()}/v1" if fault == "down" else server.base_url
+        url = f"http://127.0.0.1:{free_port()}/v1" if fault == "down" else server.base_url
         llm = build_llm(url, LLM_KEY, "fake-model", timeout_s=LLM_TIMEOUT_S)
 
         def factory(memory: ConversationMemory) -> Engine:

@@ -12,8 +12,9 @@ from indexing.corpus import read_corpus
 from indexing.dates import first_visible_date, is_fallback_guess, parse_machine_date, url_date, visible_dates
 from indexing.pages import read_page
 from indexing.paragraphs import parse_paragraphs
+from tests.conftest import TESTS
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = TESTS / "fixtures"
 ARTICLES = FIXTURES / "articles"
 
 

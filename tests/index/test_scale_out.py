@@ -17,6 +17,8 @@ import pytest
 
 from tests.conftest import SEEDS
 
+pytestmark = pytest.mark.slow  # real servers, or the connection timeouts of absent ones
+
 QUESTIONS = [
     "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟",
     "من اقترح القرار 2401؟",

@@ -14,6 +14,8 @@ from indexing.lock import DataDirLock
 from indexing.pipeline import Indexer, build_indexer
 from indexing.store.lexical import LexicalIndex
 
+pytestmark = pytest.mark.slow  # every test here indexes with the real embedder
+
 A = """اجتماع وزراء الخارجية العرب في القاهرة
 
 عقد وزراء الخارجية العرب اجتماعاً طارئاً في القاهرة يوم الأحد لبحث الأوضاع الإنسانية في المنطقة.

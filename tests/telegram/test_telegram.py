@@ -7,7 +7,6 @@ answers the seeds cannot give: fuzzed markup, very long text, a slow first answe
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import logging
@@ -22,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,135 +32,29 @@ from bot.qa.conversation import ConversationMemory
 from bot.qa.engine import Answer, Citation, Engine, build
 from bot.qa.retrieval import Passage
 from bot.telegram import texts
-from bot.telegram.app import build_application, serve
+from bot.telegram.app import build_application
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.store import BotStore
 from indexing.errors import ConfigError
 from indexing.store.chroma import Occurrence, StoredParagraph
 from isnad.settings import Settings
-from isnad.wiring import bot_config, index_job
+from isnad.wiring import bot_config
 from tests.conftest import PROJECT_ROOT, SEEDS
-from tests.fake_telegram import Call, FakeBotAPI, iter_texts, telegram_html_problems, utf16_len
+from tests.fake_telegram import FakeBotAPI, iter_texts
+from tests.harness import (
+    FOLLOW_UP,
+    KUWAIT,
+    RESOLUTION,
+    TRUCKS,
+    RunningBot,
+    answers_to,
+    ask,
+    assert_all_valid,
+    buttons,
+    sharing,
+)
 
 pytestmark = pytest.mark.network
-
-TRUCKS = "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟"
-KUWAIT = "من اقترح القرار 2401؟"
-RESOLUTION = "ما هو القرار 2401؟"
-FOLLOW_UP = "ومن اقترحه؟"
-
-
-# -- fixtures
-
-
-@pytest.fixture(scope="module")
-def base_engine(seeds_data: Path) -> Engine:
-    return build(seeds_data)
-
-
-def sharing(base: Engine) -> Callable[[ConversationMemory], Engine]:
-    """Engine factory: the module's retriever and answerer, with the bot's own memory."""
-    return lambda memory: Engine(base.retriever, base.answerer, base.evidence, memory=memory)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as api:
-        yield api
-
-
-@pytest.fixture
-def settings(fake: FakeBotAPI, seeds_data: Path) -> Settings:
-    return Settings(
-        data_dir=seeds_data,
-        corpus_dir=SEEDS,
-        telegram_token=fake.token,
-        telegram_base_url=fake.base_url,
-    )
-
-
-class RunningBot:
-    """The real Application, run by `serve` on its own event loop in a thread."""
-
-    def __init__(
-        self,
-        fake: FakeBotAPI,
-        settings: Settings,
-        factory: Callable[[ConversationMemory], Engine],
-        store_path: Path,
-        limiter: UserRateLimiter | None = None,
-    ) -> None:
-        self.fake = fake
-        self.config = replace(bot_config(settings), state_path=store_path)
-        self.application = build_application(self.config, factory, index_job(settings), limiter=limiter)
-        self.error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, name="isnad-bot", daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-            await serve(self.application, self.config, self._stop, poll_timeout=1)
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self.fake.poke()
-
-    def __enter__(self) -> RunningBot:
-        self._thread.start()
-        ready = "setWebhook" if self.config.webhook_url else "getUpdates"
-        self.fake.wait_for(
-            lambda calls: self.error is not None or any(c.method == ready for c in calls),
-            what="the bot to start",
-        )
-        if self.error is not None:
-            raise self.error
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-        assert not self._thread.is_alive(), "the bot did not stop"
-        if self.error is not None:
-            raise self.error
-
-    @property
-    def services(self) -> Any:
-        return self.application.bot_data["isnad"]
-
-
-@pytest.fixture
-def run_bot(
-    fake: FakeBotAPI, settings: Settings, base_engine: Engine, tmp_path: Path
-) -> Iterator[Callable[..., RunningBot]]:
-    """Start a bot (stopped at teardown); keyword overrides for settings, factory, limiter."""
-    started: list[RunningBot] = []
-
-    def start(
-        factory: Callable[[ConversationMemory], Engine] | None = None,
-        limiter: UserRateLimiter | None = None,
-        store_path: Path | None = None,
-        **overrides: Any,
-    ) -> RunningBot:
-        bot = RunningBot(
-            fake,
-            replace(settings, **overrides),
-            factory or sharing(base_engine),
-            store_path or tmp_path / "telegram.sqlite3",
-            limiter,
-        )
-        started.append(bot.__enter__())
-        return bot
-
-    yield start
-    for bot in reversed(started):
-        if bot._thread.is_alive():
-            bot.__exit__()
 
 
 class ScriptedEngine(Engine):
@@ -209,30 +102,6 @@ def scripted(
         return engine
 
     return factory
-
-
-def ask(fake: FakeBotAPI, chat: dict[str, Any], user: dict[str, Any], text: str, **kw: Any) -> dict[str, Any]:
-    return fake.message(chat, user, text, **kw)
-
-
-def answers_to(fake: FakeBotAPI, chat_id: int, after: int, count: int = 1) -> list[Call]:
-    """The next `count` messages the bot sends to a chat after it had sent `after`."""
-    return fake.wait_sent(chat_id, after + count)[after:]
-
-
-def assert_all_valid(fake: FakeBotAPI) -> None:
-    """Telegram would have accepted every message the bot sent."""
-    rejected = [c for c in fake.calls if c.method == "sendMessage" and c.status == 400]
-    assert not rejected, rejected
-    for call in fake.sent():
-        assert call.params.get("parse_mode") == "HTML"
-        assert utf16_len(call.params["text"]) <= 4096
-        assert telegram_html_problems(call.params["text"]) == []
-
-
-def buttons(call: Call) -> list[dict[str, Any]]:
-    markup = call.params.get("reply_markup") or {}
-    return [button for row in markup.get("inline_keyboard", []) for button in row]
 
 
 # -- private chats
@@ -616,6 +485,7 @@ def test_restart_keeps_the_conversation(
     assert "الكويت" in answers_to(fake, 571, 2)[0].params["text"]
 
 
+@pytest.mark.slow  # a second Python process loads the whole stack
 def test_store_survives_kill_9(tmp_path: Path) -> None:
     path = tmp_path / "killed.sqlite3"
     script = f"""

@@ -16,6 +16,7 @@ from indexing.articles import SourceText
 from indexing.feed_archive import SUMMARY_ONLY, fetch_feeds
 from indexing.fetch import USER_AGENT, FetchConfig, Fetcher, FetchError, Refused, _ip_allowed
 from indexing.paragraphs import parse_paragraphs
+from tests.conftest import TESTS
 from tests.feed_server import FeedSite
 
 pytestmark = pytest.mark.network
@@ -135,6 +136,7 @@ def test_only_http_urls_are_fetched(tmp_path: Path) -> None:
         asyncio.run(attempt("http://no-such-host.invalid/feed"))
 
 
+@pytest.mark.slow  # embeds a corpus of its own
 def test_isnad_index_with_feed_urls_indexes_once(site: FeedSite, tmp_path: Path, write_corpus) -> None:
     corpus = write_corpus(
         {"a.txt": "عنوان محلي\n\nوقال المتحدث إن الاجتماع انتهى دون اتفاق على موعد جديد.\n"}
@@ -178,7 +180,7 @@ def test_https_goes_to_the_checked_address_and_still_verifies_the_name(
 
     import httpx
 
-    tls = Path(__file__).parent / "fixtures" / "tls"
+    tls = TESTS / "fixtures" / "tls"
 
     class Echo(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:

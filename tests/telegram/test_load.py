@@ -10,7 +10,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from bench import soak
 from tests.conftest import PROJECT_ROOT
 from tests.fake_telegram import FakeBotAPI
-from tests.test_telegram import TRUCKS, assert_all_valid
+from tests.harness import TRUCKS, assert_all_valid
 
 CHATS = 50
 MAX_LAG_S = 0.100
@@ -26,12 +25,6 @@ MAX_LAG_S = 0.100
 DAMASCUS = "متى أعلنت المعارضة السورية أنها حررت دمشق؟"
 CORRIDOR = "بماذا وصفت المتحدثة باسم الخارجية الأميركية فكرة الممر الإنساني؟"
 MARKERS = {TRUCKS: "43 شاحنة", DAMASCUS: "8 ديسمبر", CORRIDOR: "المزحة"}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as api:
-        yield api
 
 
 def percentile(values: list[float], q: float) -> float:

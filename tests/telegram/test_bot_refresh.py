@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from bot.qa.engine import Answer, Engine, build
 from tests.conftest import SEEDS
 from tests.fake_telegram import FakeBotAPI
 from tests.feed_server import FeedSite
-from tests.test_telegram import TRUCKS, RunningBot, answers_to, ask
+from tests.harness import TRUCKS, RunningBot, answers_to, ask
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
@@ -49,12 +49,6 @@ def until(condition: Callable[[], bool], what: str, timeout: float = 300) -> Non
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as api:
-        yield api
 
 
 def test_refresh_swaps_engines_without_dropping_answers_in_flight(

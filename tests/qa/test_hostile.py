@@ -16,22 +16,12 @@ from bot.qa.prompts import Prompt
 from indexing.pipeline import build_indexer
 from indexing.untrusted import quoted
 from tests.fake_openai import FakeOpenAI, FakeReply
+from tests.harness import ODD_QUESTIONS
+
+pytestmark = pytest.mark.slow  # every test here asks an engine over a real index
 
 CANARY = "CANARY-7f3a9c"
 SECRET = "sk-live-do-not-leak-5521"
-
-ODD_QUESTIONS = [
-    "",
-    "   \n\t ",
-    "ق" * 4096,
-    "😀😀😀🔥",
-    "\u202eما هو\u200f القرار\u200b 2401\u202c؟ and what about UN?",
-    "<b>ما هو</b> القرار 2401 & <script>alert(1)</script>",
-    "'; DROP TABLE paragraphs; --",
-    "What is the capital of Australia?",
-    "**ما** _هو_ [القرار](http://x) 2401؟",
-    "؟؟؟",
-]
 
 
 @pytest.fixture(scope="module")

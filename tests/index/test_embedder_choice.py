@@ -14,6 +14,8 @@ from isnad.cli import main
 from isnad.settings import Settings
 from tests.conftest import SEEDS
 
+pytestmark = pytest.mark.slow  # every test here indexes with the real embedder
+
 BATCHES: list[list[str]] = []
 
 

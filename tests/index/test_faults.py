@@ -17,6 +17,8 @@ import pytest
 from indexing.store.chroma import ParagraphStore, chroma_client
 from tests.conftest import SEEDS
 
+pytestmark = pytest.mark.slow  # every test here indexes with the real embedder
+
 # CI runs a reduced number of kill points; ISNAD_FAULT_KILLS=10 runs the full set.
 KILLS = int(os.environ.get("ISNAD_FAULT_KILLS", "10"))
 QUESTIONS = {

