@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from isnad.settings import Settings
     from tests.fake_telegram import FakeBotAPI
     from tests.harness import RunningBot
+    from tests.pg_server import PostgresServer
 
 TESTS = Path(__file__).resolve().parent
 PROJECT_ROOT = TESTS.parent
@@ -138,6 +139,29 @@ def run_bot(
     for bot in reversed(started):
         if bot._thread.is_alive():
             bot.__exit__()
+
+
+# -- a real PostgreSQL server (the tests using it are slow)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the module (tests/pg_server.py), stopped after it."""
+    from tests.pg_server import PACKAGE_HINT, PostgresServer, find_postgres_bin
+
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed: pip install 'psycopg[binary,pool]'")
+    bindir = find_postgres_bin()
+    if bindir is None:
+        pytest.skip(f"PostgreSQL server binaries (initdb, pg_ctl) not found: {PACKAGE_HINT}")
+    server = PostgresServer.start(bindir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database on the module's server."""
+    return postgres.url(postgres.new_database())
 
 
 # -- secrets never reach a log ---------------------------------------------------------

@@ -10,15 +10,17 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bot.qa.conversation import ConversationMemory
-from bot.qa.engine import Engine
+from bot.qa.engine import Answer, Citation, Engine
+from bot.qa.passage import Passage
 from bot.telegram.app import build_application, serve
 from bot.telegram.ratelimit import UserRateLimiter
+from indexing.store.chroma import Occurrence, StoredParagraph
 from isnad.settings import Settings
 from isnad.wiring import bot_config, index_job
 from tests.fake_telegram import Call, FakeBotAPI, telegram_html_problems, utf16_len
@@ -151,3 +153,53 @@ def buttons(call: Call) -> list[dict[str, Any]]:
     """The inline keyboard's buttons of a sent message, row after row."""
     markup = call.params.get("reply_markup") or {}
     return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+# -- engines with canned answers (a real Engine whose ask() follows a script)
+
+
+class ScriptedEngine(Engine):
+    """A real Engine whose answers come from `script`; a question in `gates` waits for its event."""
+
+    def __init__(self, base: Engine, memory: ConversationMemory, script: Callable[[str], Answer]) -> None:
+        super().__init__(base.retriever, base.answerer, base.evidence, memory=memory)
+        self.script = script
+        self.gates: dict[str, threading.Event] = {}
+        self.log: list[tuple[str, str]] = []
+
+    def ask(self, question: str, conversation: str | None = None) -> Answer:
+        self.log.append(("start", question))
+        gate = self.gates.get(question)
+        if gate is not None:
+            assert gate.wait(30), "gate never opened"
+        answer = self.script(question)
+        self.log.append(("end", question))
+        return answer
+
+
+def scripted_answer(text: str, cited: Sequence[tuple[str, int, str, str]] = (), notice: str = "") -> Answer:
+    """An Answer with citations (source, paragraph, title, text) and matching retrieved passages."""
+    passages = [
+        Passage(
+            StoredParagraph(f"pid-{source}-{n}", source, n, body, title, "", (Occurrence(source, n),)), 0.9
+        )
+        for source, n, title, body in cited
+    ]
+    citations = [
+        Citation(i, p.paragraph.source, p.paragraph.title, p.paragraph.paragraph, p.paragraph.text, 0.9)
+        for i, p in enumerate(passages, 1)
+    ]
+    return Answer(
+        text, text, text, bool(citations), "extractive", citations, passages, {"total": 1.0}, notice
+    )
+
+
+def scripted(
+    base: Engine, script: Callable[[str], Answer], holder: list[ScriptedEngine]
+) -> Callable[..., Engine]:
+    def factory(memory: ConversationMemory) -> Engine:
+        engine = ScriptedEngine(base, memory, script)
+        holder.append(engine)
+        return engine
+
+    return factory

@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,14 +29,12 @@ from typing import Any
 import pytest
 
 from bot.qa.conversation import ConversationMemory
-from bot.qa.engine import Answer, Citation, Engine, build
-from bot.qa.retrieval import Passage
+from bot.qa.engine import Answer, Engine, build
 from bot.telegram import texts
 from bot.telegram.app import build_application
 from bot.telegram.ratelimit import UserRateLimiter
 from bot.telegram.store import BotStore
 from indexing.errors import ConfigError
-from indexing.store.chroma import Occurrence, StoredParagraph
 from isnad.settings import Settings
 from isnad.wiring import bot_config
 from tests.conftest import PROJECT_ROOT, SEEDS
@@ -47,61 +45,17 @@ from tests.harness import (
     RESOLUTION,
     TRUCKS,
     RunningBot,
+    ScriptedEngine,
     answers_to,
     ask,
     assert_all_valid,
     buttons,
+    scripted,
+    scripted_answer,
     sharing,
 )
 
 pytestmark = pytest.mark.network
-
-
-class ScriptedEngine(Engine):
-    """A real Engine whose answers come from `script`; a question in `gates` waits for its event."""
-
-    def __init__(self, base: Engine, memory: ConversationMemory, script: Callable[[str], Answer]) -> None:
-        super().__init__(base.retriever, base.answerer, base.evidence, memory=memory)
-        self.script = script
-        self.gates: dict[str, threading.Event] = {}
-        self.log: list[tuple[str, str]] = []
-
-    def ask(self, question: str, conversation: str | None = None) -> Answer:
-        self.log.append(("start", question))
-        gate = self.gates.get(question)
-        if gate is not None:
-            assert gate.wait(30), "gate never opened"
-        answer = self.script(question)
-        self.log.append(("end", question))
-        return answer
-
-
-def scripted_answer(text: str, cited: Sequence[tuple[str, int, str, str]] = (), notice: str = "") -> Answer:
-    """An Answer with citations (source, paragraph, title, text) and matching retrieved passages."""
-    passages = [
-        Passage(
-            StoredParagraph(f"pid-{source}-{n}", source, n, body, title, "", (Occurrence(source, n),)), 0.9
-        )
-        for source, n, title, body in cited
-    ]
-    citations = [
-        Citation(i, p.paragraph.source, p.paragraph.title, p.paragraph.paragraph, p.paragraph.text, 0.9)
-        for i, p in enumerate(passages, 1)
-    ]
-    return Answer(
-        text, text, text, bool(citations), "extractive", citations, passages, {"total": 1.0}, notice
-    )
-
-
-def scripted(
-    base: Engine, script: Callable[[str], Answer], holder: list[ScriptedEngine]
-) -> Callable[..., Engine]:
-    def factory(memory: ConversationMemory) -> Engine:
-        engine = ScriptedEngine(base, memory, script)
-        holder.append(engine)
-        return engine
-
-    return factory
 
 
 # -- private chats

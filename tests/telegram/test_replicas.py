@@ -2,7 +2,7 @@
 
 Both replicas are the real Application in webhook mode (threads of this process, each with
 its own listener, engine memory in the shared database and metrics), against the fake Bot
-API; PostgreSQL is the real server `tests/test_pgstore.py` starts. The messages are posted
+API; PostgreSQL is the real server `tests/pg_server.py` starts. The messages are posted
 one after another without waiting for answers, so both replicas hold questions of the
 chat at once. Every answer must come in question order, and each follow-up ("ومن اقترحه؟")
 must resolve against the turn before it, which the other replica may have answered.
@@ -11,23 +11,27 @@ must resolve against the turn before it, which the other replica may have answer
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.qa.conversation import ConversationMemory
-from bot.qa.engine import Engine, build
+from bot.qa.engine import Engine
 from bot.telegram.ratelimit import UserRateLimiter
 from isnad.settings import Settings
 from tests.conftest import SEEDS
 from tests.fake_telegram import FakeBotAPI
-from tests.test_pgstore import PostgresServer, postgres  # noqa: F401  (the server fixture)
-from tests.test_telegram import FOLLOW_UP, RESOLUTION, TRUCKS, RunningBot
+from tests.harness import (
+    FOLLOW_UP,
+    RESOLUTION,
+    TRUCKS,
+    RunningBot,
+    free_port,
+)
+from tests.pg_server import PostgresServer
 
 pytestmark = pytest.mark.network
 
@@ -39,27 +43,10 @@ QUESTIONS = (RESOLUTION, FOLLOW_UP, TRUCKS)  # a follow-up between two unrelated
 ANSWER_HOLDS = {RESOLUTION: "2401", FOLLOW_UP: "الكويت", TRUCKS: "43 شاحنة"}
 
 
-@pytest.fixture(scope="module")
-def base_engine(seeds_data: Path) -> Engine:
-    return build(seeds_data)
-
-
 @pytest.fixture
-def state_url(postgres: PostgresServer) -> str:  # noqa: F811
+def state_url(postgres: PostgresServer) -> str:
     """A fresh database on the module's PostgreSQL server."""
     return postgres.url(postgres.new_database())
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as api:
-        yield api
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def post(port: int, update: dict[str, Any]) -> int:

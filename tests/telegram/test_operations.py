@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,18 +24,18 @@ from typing import Any, TypeVar
 import pytest
 
 from bot.qa.conversation import ConversationMemory
-from bot.qa.engine import Answer, Engine, build
+from bot.qa.engine import Answer, Engine
 from bot.qa.generative import UNAVAILABLE_NOTICE
 from bot.telegram.ratelimit import UserRateLimiter
 from isnad.settings import Settings
-from tests.conftest import SEEDS
 from tests.fake_telegram import FakeBotAPI
-from tests.test_telegram import (
+from tests.harness import (
     KUWAIT,
     TRUCKS,
     RunningBot,
     answers_to,
     buttons,
+    free_port,
     scripted,
     scripted_answer,
 )
@@ -45,12 +44,6 @@ pytestmark = pytest.mark.network
 T = TypeVar("T")
 
 NOT_IN_ARCHIVE = "ما هي عاصمة أستراليا؟"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, str]:
@@ -129,25 +122,7 @@ def _update_ids(call: Any) -> list[int]:
     return [int(u["update_id"]) for u in (call.result or [])] if call.status == 200 else []
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as api:
-        yield api
-
-
 # -- metrics and health
-
-
-@pytest.fixture(scope="module")
-def base_engine(seeds_data: Path) -> Engine:
-    return build(seeds_data)
-
-
-@pytest.fixture
-def settings(fake: FakeBotAPI, seeds_data: Path) -> Settings:
-    return Settings(
-        data_dir=seeds_data, corpus_dir=SEEDS, telegram_token=fake.token, telegram_base_url=fake.base_url
-    )
 
 
 @pytest.fixture

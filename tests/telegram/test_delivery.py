@@ -17,30 +17,26 @@ from typing import Any
 import pytest
 
 from bot.qa.conversation import ConversationMemory
-from bot.qa.engine import Answer, Engine, build
+from bot.qa.engine import Answer, Engine
 from bot.telegram import texts
 from bot.telegram.delivery import RetryPolicy
 from bot.telegram.ratelimit import UserRateLimiter
 from isnad.settings import Settings
 from tests.conftest import SEEDS
 from tests.fake_telegram import NO_REPLY, RESET, Call, FakeBotAPI
-from tests.test_telegram import TRUCKS, RunningBot, answers_to, assert_all_valid, buttons, scripted
-from tests.test_telegram import scripted_answer as make_answer
+from tests.harness import (
+    TRUCKS,
+    RunningBot,
+    answers_to,
+    assert_all_valid,
+    buttons,
+    scripted,
+)
+from tests.harness import scripted_answer as make_answer
 
 pytestmark = pytest.mark.network
 
 ANSWER_MARK = "43 شاحنة"
-
-
-@pytest.fixture(scope="module")
-def base_engine(seeds_data: Path) -> Engine:
-    return build(seeds_data)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as api:
-        yield api
 
 
 @pytest.fixture
