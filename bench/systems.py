@@ -9,7 +9,7 @@ matches a gold answer that points at any of its copies.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import bm25s
 import numpy as np
@@ -64,9 +64,10 @@ class DenseOnly:
 
     def search(self, question: str, k: int) -> list[Hit]:
         vector = self.retriever.embedder.get_query_embedding(question)
-        scores, metas = self.retriever.dense(vector, k)
+        scores = self.retriever.dense(vector, k)
         ranked = sorted(scores, key=lambda pid: (-scores[pid], pid))[:k]
-        return [locations(paragraph_from_metadata(metas[pid])) for pid in ranked]
+        found = [self.retriever.store.paragraph(pid) for pid in ranked]
+        return [locations(p) for p in found if p is not None]
 
 
 class ArabicBM25:
@@ -126,7 +127,7 @@ class LlamaIndexStock:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         index = VectorStoreIndex.from_vector_store(
-            ChromaVectorStore(chroma_collection=retriever.store.collection),
+            ChromaVectorStore(chroma_collection=chroma_collection(retriever)),
             embed_model=retriever.embedder,
         )
         self.retriever = index.as_retriever(similarity_top_k=k)
@@ -136,9 +137,14 @@ class LlamaIndexStock:
         for node in self.retriever.retrieve(question):
             meta = node.node.metadata
             pid = str(meta.get("paragraph_id", node.node.node_id))
-            if pid not in hits:
-                hits[pid] = locations(paragraph_from_metadata(meta))
+            if pid not in hits:  # every chunk's metadata names the paragraph's places
+                hits[pid] = locations(paragraph_from_metadata(meta, node.node.get_content()))
         return list(hits.values())[:k]
+
+
+def chroma_collection(retriever: HybridRetriever) -> Any:
+    """The Chroma collection under the retriever's index (the baselines read it directly)."""
+    return retriever.store.store.collection  # type: ignore[attr-defined]
 
 
 def all_systems(retriever: HybridRetriever) -> list[System]:

@@ -30,13 +30,19 @@ from indexing.corpus import SkippedFile, SourceText, read_corpus
 from indexing.embedder_mark import EmbedderMark
 from indexing.paragraphs import Paragraph, parse_paragraphs
 from indexing.private import private_dir
-from indexing.store.chroma import Occurrence, ParagraphStore, encode_occurrences
-from indexing.store.lexical import load_or_build
+from indexing.store import lexical, table
+from indexing.store.chroma import (
+    TEXT_KEY,
+    Occurrence,
+    ParagraphStore,
+    comparable_metadata,
+    encode_occurrences,
+    encode_text,
+)
 from indexing.untrusted import printable
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
-    from llama_index.core.schema import TextNode
 
     from indexing.fetch import FetchConfig
 
@@ -44,24 +50,6 @@ EMBED_BATCH = 32
 # Embeds and stores chunks (sorted shortest first), yielding each batch once it is stored.
 EmbedStep = Callable[[list["PlannedChunk"]], Iterator[list["PlannedChunk"]]]
 _WEB = ("http://", "https://")  # the source of an article fetched from a feed is its URL
-# Metadata a stored chunk must carry; anything else Chroma returns is llama-index's.
-_OWN_KEYS = (
-    "paragraph_id",
-    "source",
-    "paragraph",
-    "paragraph_text",
-    "headline",
-    "section",
-    "url",
-    "outlet",
-    "author",
-    "published",
-    "occurrences",
-    "text_hash",
-    "embed_hash",
-    "chunk",
-    "chunks",
-)
 
 
 def _sha1(*parts: str) -> str:
@@ -132,60 +120,74 @@ def collect_paragraphs(
 
 
 def plan_chunks(
-    paragraphs: Sequence[tuple[Paragraph, list[Occurrence]]], chunker: Chunker
+    paragraphs: Sequence[tuple[Paragraph, list[Occurrence]]],
+    chunker: Chunker,
+    stored: dict[str, dict[str, Any]] | None = None,
 ) -> list[PlannedChunk]:
-    """Every chunk the store should hold, with stable content-derived ids."""
+    """Every chunk the store should hold, with stable content-derived ids.
+
+    `stored` (chunk id -> metadata) lets a paragraph already in the store skip the
+    costly steps (tokenising, compressing): its chunk count, embed hashes and
+    compressed text are functions of the content its id hashes, so they are taken
+    from the store; every other field is planned afresh.
+    """
+    stored = stored or {}
     planned: list[PlannedChunk] = []
     for paragraph, occurrences in paragraphs:
-        text_hash = _sha1(dedupe_key(paragraph.text))
         content_hash = _sha1(paragraph.headline, paragraph.section, paragraph.text)
         paragraph_id = _sha1(paragraph.source, str(paragraph.number), content_hash)[:32]
-        pieces = chunker.split(paragraph.text)
+        reused = _stored_chunks(paragraph_id, stored)
+        pieces = [""] * len(reused) if reused else chunker.split(paragraph.text)
         for i, piece in enumerate(pieces):
-            embed_text = embedding_input(paragraph, piece)
+            embed_text = "" if reused else embedding_input(paragraph, piece)
+            metadata: dict[str, Any] = {
+                "paragraph_id": paragraph_id,
+                "source": paragraph.source,
+                "paragraph": paragraph.number,
+                "headline": paragraph.headline,
+                "section": paragraph.section,
+                "occurrences": encode_occurrences(occurrences),
+                "embed_hash": reused[i]["embed_hash"] if reused else _sha1(embed_text),
+                "chunk": i,
+                "chunks": len(pieces),
+            }
+            # Article fields only when known: absent reads as "" and costs no row in Chroma.
+            metadata.update(
+                (key, value)
+                for key, value in (
+                    ("url", paragraph.url),
+                    ("outlet", paragraph.outlet),
+                    ("author", paragraph.author),
+                    ("published", paragraph.published),
+                )
+                if value
+            )
+            if i == 0:  # the paragraph text is stored once, on its first chunk
+                metadata[TEXT_KEY] = reused[0][TEXT_KEY] if reused else encode_text(paragraph.text)
             planned.append(
                 PlannedChunk(
-                    chunk_id=f"{paragraph_id}-{i}",
-                    text=piece,
-                    embed_text=embed_text,
-                    metadata={
-                        "paragraph_id": paragraph_id,
-                        "source": paragraph.source,
-                        "paragraph": paragraph.number,
-                        "paragraph_text": paragraph.text,
-                        "headline": paragraph.headline,
-                        "section": paragraph.section,
-                        # Chroma metadata holds no nulls: "" is "unknown".
-                        "url": paragraph.url,
-                        "outlet": paragraph.outlet,
-                        "author": paragraph.author,
-                        "published": paragraph.published,
-                        "occurrences": encode_occurrences(occurrences),
-                        "text_hash": text_hash,
-                        "embed_hash": _sha1(embed_text),
-                        "chunk": i,
-                        "chunks": len(pieces),
-                    },
+                    chunk_id=f"{paragraph_id}-{i}", text=piece, embed_text=embed_text, metadata=metadata
                 )
             )
     return planned
 
 
-def node_of(chunk: PlannedChunk, embedding: list[float]) -> TextNode:
-    """The llama-index node that stores a chunk with its vector."""
-    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+def _stored_chunks(paragraph_id: str, stored: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored chunks of a paragraph in order, or [] unless all are there in the lean format."""
+    first = stored.get(f"{paragraph_id}-0")
+    if first is None or "legacy" in first or TEXT_KEY not in first:
+        return []
+    chunks = [stored.get(f"{paragraph_id}-{i}") for i in range(int(first.get("chunks", 1)))]
+    if any(c is None or "embed_hash" not in c for c in chunks):
+        return []
+    return chunks  # type: ignore[return-value]
 
-    source = chunk.metadata["source"]
-    return TextNode(
-        id_=chunk.chunk_id,
-        text=chunk.text,
-        embedding=embedding,
-        metadata=dict(chunk.metadata),
-        # Titles are already inside embed_text; keep llama-index from re-adding metadata.
-        excluded_embed_metadata_keys=list(_OWN_KEYS),
-        excluded_llm_metadata_keys=[k for k in _OWN_KEYS if k not in ("source", "headline")],
-        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=source)},
-    )
+
+def store_chunks(
+    store: ParagraphStore, chunks: Sequence[PlannedChunk], vectors: Sequence[Sequence[float]]
+) -> None:
+    """Write planned chunks with their vectors, in the lean format."""
+    store.add([c.chunk_id for c in chunks], [list(v) for v in vectors], [c.metadata for c in chunks])
 
 
 class Indexer:
@@ -254,12 +256,25 @@ class Indexer:
         report.articles = len(sources)
         report.files = len({s.source.split("#", 1)[0] for s in read if not s.source.startswith(_WEB)})
 
+        table_dir = self.lexical_dir.parent / "table"
+        before = self.store.fingerprint()
+        current = table.ParagraphTable.load(table_dir)
+        if current is not None and current.fingerprint == before:
+            existing = current.chunk_metadata()  # no scan of Chroma on a routine refresh
+        else:
+            current = None
+            existing = {i: comparable_metadata(m) for i, m in self.store.metadata().items()}
+        legacy = sum(1 for m in existing.values() if "legacy" in m)
+        if legacy:
+            self.warn(
+                f"note: converting {legacy} chunks written by an older isnad to the lean format "
+                "(vectors kept, nothing re-embedded)"
+            )
+
         paragraphs = collect_paragraphs(sources)
-        planned = plan_chunks(paragraphs, self.chunker)
+        planned = plan_chunks(paragraphs, self.chunker, existing)
         report.paragraphs = len(paragraphs)
         report.chunks = len(planned)
-
-        existing = self.store.metadata()
         if self.mark is not None:
             self.mark.record(has_vectors=bool(existing))
         wanted = {c.chunk_id: c for c in planned}
@@ -268,7 +283,7 @@ class Indexer:
         to_update = {
             c.chunk_id: c.metadata
             for c in planned
-            if c.chunk_id in existing and any(existing[c.chunk_id].get(k) != v for k, v in c.metadata.items())
+            if c.chunk_id in existing and existing[c.chunk_id] != c.metadata
         }
 
         old_pids = {str(m.get("paragraph_id")) for m in existing.values()}
@@ -279,10 +294,20 @@ class Indexer:
         report.updated = len(changed_pids & old_pids)
         report.unchanged = len((new_pids & old_pids) - changed_pids)
 
-        self._add(to_add, existing, report)
+        written: list[str] = []  # ids of added chunks, to patch the row table with
+        self._add(to_add, existing, report, written)
         self.store.delete(to_remove)
         self.store.update_metadata(to_update)
-        _, report.lexical_rebuilt = load_or_build(self.store, self.lexical_dir)
+        after = self.store.fingerprint()
+        if current is not None:
+            # Read back what Chroma stored (it normalises vectors for cosine space).
+            added = self.store.get(written)[:3]
+            rows = current.updated(after, removed=to_remove, added=added, changed=to_update)
+        else:
+            rows = table.ParagraphTable.from_store(self.store, after)
+        if current is None or rows.fingerprint != current.fingerprint:
+            rows.save(table_dir)
+        _, report.lexical_rebuilt = lexical.load_or_build(rows, self.lexical_dir)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -291,10 +316,17 @@ class Indexer:
         chunks: list[PlannedChunk],
         existing: dict[str, dict[str, Any]],
         report: IndexReport,
+        written: list[str],
     ) -> None:
         """Embed (or reuse vectors for) new chunks and store them batch by batch."""
         if not chunks:
             return
+
+        def store(batch: list[PlannedChunk], vectors: list[list[float]]) -> None:
+            ids, metas = [c.chunk_id for c in batch], [c.metadata for c in batch]
+            self.store.add(ids, vectors, metas)
+            written.extend(ids)
+
         by_hash = {str(m.get("embed_hash")): i for i, m in existing.items()}
         reusable = {
             c.chunk_id: by_hash[c.metadata["embed_hash"]]
@@ -302,10 +334,8 @@ class Indexer:
             if c.metadata["embed_hash"] in by_hash
         }
         vectors = self.store.embeddings(list(set(reusable.values())))
-        reused = [
-            node_of(c, vectors[reusable[c.chunk_id]]) for c in chunks if reusable.get(c.chunk_id) in vectors
-        ]
-        self.store.add(reused)
+        reused = [c for c in chunks if reusable.get(c.chunk_id) in vectors]
+        store(reused, [vectors[reusable[c.chunk_id]] for c in reused])
         report.reused_vectors = len(reused)
         fresh = [c for c in chunks if reusable.get(c.chunk_id) not in vectors]
         # Texts of similar length share a batch, so a batched backend pads little.
@@ -319,6 +349,7 @@ class Indexer:
             file=sys.stderr,
         )
         for batch in (self.embed_step or self._embed)(fresh):
+            written.extend(c.chunk_id for c in batch)
             report.embedded += len(batch)
             done = 0
             for chunk in batch:
@@ -333,7 +364,7 @@ class Indexer:
         for start in range(0, len(fresh), EMBED_BATCH):
             batch = fresh[start : start + EMBED_BATCH]
             embeddings = self.embedder.get_text_embedding_batch([c.embed_text for c in batch])
-            self.store.add([node_of(c, e) for c, e in zip(batch, embeddings, strict=True)])
+            store_chunks(self.store, batch, embeddings)
             yield batch
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from indexing.errors import ConfigError
-from indexing.pipeline import EMBED_BATCH, PlannedChunk, node_of
+from indexing.pipeline import EMBED_BATCH, PlannedChunk, store_chunks
 from indexing.store.chroma import ParagraphStore
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class EmbedWorker:
         texts = [str(t) for t in batch["embed_text"]]
         vectors = self.embedder.get_text_embedding_batch(texts)
         if self.store is not None:
-            self.store.add([node_of(chunk, v) for chunk, v in zip(_chunks(batch), vectors, strict=True)])
+            store_chunks(self.store, list(_chunks(batch)), vectors)
             return {"chunk_id": batch["chunk_id"]}
         return {"chunk_id": batch["chunk_id"], "vector": np.asarray(vectors, dtype=np.float32)}
 
@@ -169,5 +169,5 @@ class RayEmbedStep:
             chunks = [by_id[str(i)] for i in batch["chunk_id"]]
             if self.server is None:
                 vectors = batch["vector"].tolist()
-                self.store.add([node_of(c, v) for c, v in zip(chunks, vectors, strict=True)])
+                store_chunks(self.store, chunks, vectors)
             yield chunks

@@ -239,8 +239,10 @@ def build(
     from indexing.arabic import ArabicAnalyzer
     from indexing.embedder_mark import EmbedderMark
     from indexing.embedding import make_embedder
+    from indexing.store import lexical as lexical_index
+    from indexing.store import table
     from indexing.store.chroma import ParagraphStore, chroma_client
-    from indexing.store.lexical import load_or_build
+    from indexing.store.paragraph_index import ChromaTableIndex
 
     if isinstance(config, Path):
         config = EngineConfig(config)
@@ -252,9 +254,12 @@ def build(
     # Questions must be embedded by the embedder that built the vectors.
     EmbedderMark(data_dir, embedder.model_name).check(has_vectors=store.count() > 0)
     analyzer = ArabicAnalyzer()
-    lexical, _ = load_or_build(store, data_dir / "lexical", analyzer)
+    # Chroma is read once here (fingerprint, or a scan when the caches are stale); a
+    # question then touches only HNSW, the memory-mapped row table and the BM25 arrays.
+    rows, _ = table.load_or_build(store, data_dir / "table")
+    lexical, _ = lexical_index.load_or_build(rows, data_dir / "lexical", analyzer)
     evidence = Evidence(analyzer, lexical.idf)
-    retriever = HybridRetriever(store, lexical, embedder)
+    retriever = HybridRetriever(ChromaTableIndex(store, rows), lexical, embedder)
     extractive = ExtractiveAnswerer(evidence)
     answerer: Answerer = extractive
     if llm == "openai":

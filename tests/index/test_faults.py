@@ -43,7 +43,7 @@ def summary(data: Path, corpus: Path) -> dict:
 def stored_state(data: Path) -> tuple[int, int, list[str]]:
     store = ParagraphStore(chroma_client(data))
     meta = store.metadata()
-    texts = [m["paragraph_text"] for m in meta.values() if m["chunk"] == 0]
+    texts = [p.text for p in store.paragraphs()]
     return len(meta), len(texts), sorted(texts)
 
 

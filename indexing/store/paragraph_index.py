@@ -1,0 +1,59 @@
+"""The ParagraphIndex over Chroma and the row table: HNSW for neighbours, arrays for the rest.
+
+Chroma answers the nearest-neighbour query with ids and distances only (no metadata
+read from SQLite); every other lookup is a row of the memory-mapped table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from indexing.store.chroma import ParagraphStore, StoredParagraph
+from indexing.store.table import ParagraphTable
+
+
+class ChromaTableIndex:
+    """ParagraphIndex: Chroma's HNSW for search, the row table for records and vectors."""
+
+    def __init__(self, store: ParagraphStore, table: ParagraphTable) -> None:
+        self.store = store
+        self.table = table
+
+    def nearest(self, vector: Sequence[float], k: int) -> dict[str, float]:
+        """The k paragraphs with the nearest chunks (two chunks fetched per paragraph asked)."""
+        n = min(k * 2, len(self.table))
+        ids, distances = self.store.nearest(vector, n)
+        rows = self.table.rows_of(ids)
+        scores: dict[str, float] = {}
+        for row, distance in zip(rows, distances, strict=True):
+            if row < 0:  # written after the table was loaded; the next engine build sees it
+                continue
+            pid = self.table.paragraph_ids[self.table.chunk_paragraph[row]].decode("utf-8")
+            similarity = 1.0 - distance
+            if pid not in scores or similarity > scores[pid]:
+                scores[pid] = similarity
+        best = sorted(scores, key=scores.__getitem__, reverse=True)[:k]
+        return {pid: scores[pid] for pid in best}
+
+    def vectors(self, paragraph_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk vectors of the given paragraphs, straight from the table."""
+        out: dict[str, np.ndarray] = {}
+        for pid in paragraph_ids:
+            row = self.table.paragraph_row(pid)
+            if row >= 0:
+                out[pid] = np.asarray(self.table.vectors[self.table.chunk_rows(row)])
+        return out
+
+    def paragraph(self, paragraph_id: str) -> StoredParagraph | None:
+        """The record of one paragraph."""
+        return self.table.paragraph(paragraph_id)
+
+    def paragraphs(self) -> list[StoredParagraph]:
+        """Every paragraph (decodes the whole table: for listings, not for questions)."""
+        return self.table.paragraphs()
+
+    def count(self) -> int:
+        """Number of stored chunks, as the table holds them."""
+        return len(self.table)

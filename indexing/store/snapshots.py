@@ -1,0 +1,47 @@
+"""Derived caches on disk: one folder per build, named by the store fingerprint it reflects.
+
+A one-line CURRENT file (replaced atomically) names the live folder, so a build
+killed half-way leaves the previous one in service, and older folders are removed
+once a new one is published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+
+def folder_name(fmt: str, fingerprint: str) -> str:
+    """The folder of a build: format and a short, filesystem-safe digest of the fingerprint."""
+    return f"{fmt}-{hashlib.sha1(fingerprint.encode()).hexdigest()[:16]}"
+
+
+def publish(root: Path, name: str, write: Callable[[Path], None]) -> Path:
+    """Write a build into a temporary folder, then make it the current one."""
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / name
+    tmp = root / f".{name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    write(tmp)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)
+    current_tmp = root / f".CURRENT.tmp-{os.getpid()}"
+    current_tmp.write_text(name, encoding="utf-8")
+    os.replace(current_tmp, root / "CURRENT")
+    for old in root.iterdir():
+        if old.name not in (name, "CURRENT") and not old.name.startswith(".CURRENT"):
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def current(root: Path) -> Path | None:
+    """The live build's folder, or None when there is none."""
+    try:
+        folder = root / (root / "CURRENT").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return folder if folder.is_dir() else None

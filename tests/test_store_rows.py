@@ -1,0 +1,238 @@
+"""The index's derived parts: exact incremental BM25, the row table, the fingerprint, old data dirs."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import pytest
+
+from bot.qa.engine import build
+from bot.qa.fusion import fuse, ranked, zscores
+from indexing.arabic import ArabicAnalyzer
+from indexing.corpus import SourceText, read_corpus
+from indexing.pipeline import build_indexer, collect_paragraphs
+from indexing.store import lexical, table
+from indexing.store.chroma import (
+    TEXT_KEY,
+    Fingerprint,
+    ParagraphStore,
+    StoredParagraph,
+    chroma_client,
+    decode_text,
+    encode_text,
+    is_legacy,
+)
+from indexing.store.lexical import LexicalIndex, lexical_text
+from indexing.store.paragraph_index import ChromaTableIndex
+from indexing.store.table import ParagraphTable
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+QUERIES = (
+    "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟",
+    "ماذا قدمت كوريا الشمالية لنظام الأسد؟",
+    "الممر الإنساني في الغوطة الشرقية",
+    "قال قال الأمم المتحدة",  # a repeated term counts twice, as in bm25s
+)
+
+
+def seed_paragraphs() -> list[StoredParagraph]:
+    sources = [s for s in read_corpus(SEEDS) if isinstance(s, SourceText)]
+    return [
+        StoredParagraph(f"p{i:04d}", p.source, p.number, p.text, p.headline, p.section, ())
+        for i, (p, _) in enumerate(collect_paragraphs(sources))
+    ]
+
+
+def test_bm25_scores_are_bm25s_scores() -> None:
+    paragraphs = seed_paragraphs()
+    analyzer = ArabicAnalyzer()
+    index = LexicalIndex.build(paragraphs, "fp", analyzer)
+    reference = bm25s.BM25()
+    reference.index([analyzer.terms(lexical_text(p)) or [""] for p in paragraphs], show_progress=False)
+    rows = index.rows_of([p.paragraph_id for p in paragraphs])
+    for query in QUERIES:
+        terms = [t for t in analyzer.terms(query) if t in reference.vocab_dict]
+        expected = np.asarray(reference.get_scores(terms))
+        np.testing.assert_allclose(index.scores_for(query)[rows], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_bm25_update_equals_a_rebuild_exactly() -> None:
+    paragraphs = seed_paragraphs()
+    rng = random.Random(7)
+    rng.shuffle(paragraphs)
+    first, later = paragraphs[:150], paragraphs[150:]
+    removed = [p.paragraph_id for p in first[:20]]
+    final = [p for p in paragraphs if p.paragraph_id not in set(removed)]
+    updated = LexicalIndex.build(first, "a").updated(later, removed, "b")
+    rebuilt = LexicalIndex.build(final, "b")
+    assert len(updated) == len(rebuilt) == len(final)
+    np.testing.assert_array_equal(updated.paragraph_ids, rebuilt.paragraph_ids)
+    np.testing.assert_array_equal(updated.lengths, rebuilt.lengths)
+    for query in QUERIES:
+        np.testing.assert_array_equal(updated.scores_for(query), rebuilt.scores_for(query))
+        assert updated.search(query, 5) == rebuilt.search(query, 5)
+    for term in ("شاحن", "الأسد", "غير موجود"):
+        assert updated.idf(term) == rebuilt.idf(term)
+    assert all(updated.rows_of(removed) == -1)
+
+
+def test_bm25_round_trips_through_disk(tmp_path: Path) -> None:
+    index = LexicalIndex.build(seed_paragraphs()[:40], "fp-1")
+    index.save(tmp_path / "lexical")
+    loaded = LexicalIndex.load(tmp_path / "lexical")
+    assert loaded is not None and loaded.fingerprint == "fp-1"
+    for query in QUERIES:
+        np.testing.assert_array_equal(loaded.scores_for(query), index.scores_for(query))
+
+
+def test_text_codec_round_trips_arabic_with_diacritics_and_tatweel() -> None:
+    text = "قالَ المـــتحدث: «٣ شاحنات» و 43 شاحنة\u200f جاهزة."
+    assert decode_text(encode_text(text)) == text
+
+
+def random_rows(n: int, seed: int, prefix: str = "p") -> tuple[list[str], np.ndarray, list[dict]]:
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids, metas = [], []
+    for i in range(n):
+        pid = f"{prefix}{seed:02d}{i:04d}"
+        chunks = 2 if i % 5 == 0 else 1
+        for c in range(chunks):
+            ids.append(f"{pid}-{c}")
+            meta = {
+                "paragraph_id": pid,
+                "source": f"f{i % 3}.txt",
+                "paragraph": i + 2,
+                "chunk": c,
+                "chunks": chunks,
+            }
+            if c == 0:
+                meta[TEXT_KEY] = encode_text(f"فقرة رقم {i} من الدفعة {seed}")
+            metas.append(meta)
+    extra = rng.standard_normal((len(ids) - n, 8)).astype(np.float32)
+    all_vectors = np.concatenate([vectors, extra / np.linalg.norm(extra, axis=1, keepdims=True)])
+    return ids, all_vectors[: len(ids)], metas
+
+
+def test_fingerprint_follows_every_write_without_a_scan(tmp_path: Path) -> None:
+    store = ParagraphStore(chroma_client(tmp_path))
+    assert store.fingerprint() == str(Fingerprint())
+    ids, vectors, metas = random_rows(30, 1)
+    store.add(ids, vectors, metas)
+    seen = {store.fingerprint()}
+    assert store.fingerprint() == str(store.scan_fingerprint())
+    store.update_metadata({ids[0]: {**metas[0], "headline": "عنوان"}})
+    assert store.fingerprint() == str(store.scan_fingerprint()) and store.fingerprint() not in seen
+    seen.add(store.fingerprint())
+    store.delete([*ids[:3], "absent-0"])
+    assert store.fingerprint() == str(store.scan_fingerprint()) and store.fingerprint() not in seen
+    store.add(ids[1:3], vectors[1:3], metas[1:3])  # back to the same content, same fingerprint
+    assert store.fingerprint() == str(store.scan_fingerprint())
+
+
+def test_table_patched_after_writes_equals_a_fresh_scan(tmp_path: Path) -> None:
+    store = ParagraphStore(chroma_client(tmp_path))
+    ids, vectors, metas = random_rows(40, 2)
+    store.add(ids, vectors, metas)
+    rows = ParagraphTable.from_store(store)
+    new_ids, new_vectors, new_metas = random_rows(10, 3)
+    gone = ids[:4]
+    assert metas[10]["chunk"] == 0
+    changed = {ids[10]: {**metas[10], "headline": "خبر"}}
+    store.add(new_ids, new_vectors, new_metas)
+    store.delete(gone)
+    store.update_metadata(changed)
+    stored = store.get(new_ids)[:3]  # as Chroma keeps them: it normalises vectors
+    patched = rows.updated(store.fingerprint(), removed=gone, added=stored, changed=changed)
+    scanned = ParagraphTable.from_store(store)
+    assert patched.fingerprint == scanned.fingerprint
+    for name in ParagraphTable._ARRAYS:
+        np.testing.assert_array_equal(getattr(patched, name), getattr(scanned, name), err_msg=name)
+    pid = metas[10]["paragraph_id"]
+    assert patched.paragraph(pid).headline == "خبر"
+    assert patched.paragraph(pid).text == decode_text(metas[10][TEXT_KEY])
+    assert patched.paragraph(gone[0].rsplit("-", 1)[0]) is None
+    assert patched.rows_of(["nope-0", new_ids[0]]).tolist()[0] == -1
+
+
+def test_index_serves_neighbours_vectors_and_records_from_the_table(seeds_data: Path) -> None:
+    store = ParagraphStore(chroma_client(seeds_data))
+    rows, rebuilt = table.load_or_build(store, seeds_data / "table")
+    assert not rebuilt  # the indexing job left a current table
+    index = ChromaTableIndex(store, rows)
+    by_id = {p.paragraph_id: p for p in store.paragraphs()}
+    assert len(index.paragraphs()) == len(by_id)
+    some = list(by_id)[:5]
+    vectors = index.vectors(some)
+    stored = store.embeddings([f"{pid}-0" for pid in some])
+    for pid in some:
+        assert index.paragraph(pid) == by_id[pid]
+        np.testing.assert_allclose(vectors[pid][0], stored[f"{pid}-0"], rtol=1e-6)
+    query = vectors[some[0]][0]
+    nearest = index.nearest(query.tolist(), 3)
+    assert next(iter(nearest)) == some[0] and nearest[some[0]] == pytest.approx(1.0, abs=1e-5)
+    result = store.collection.query(query_embeddings=[query.tolist()], n_results=6, include=["metadatas"])
+    assert set(nearest) <= {m["paragraph_id"] for m in result["metadatas"][0]}
+
+
+def test_fusion_is_a_pure_function_of_the_scores() -> None:
+    assert list(zscores(np.array([2.0, 2.0, 2.0]))) == [0.0, 0.0, 0.0]
+    bm25 = np.array([10.0, 0.0, 5.0])
+    cosine = np.array([0.80, 0.90, 0.85])
+    fused = fuse(bm25, cosine, 1.0, 2.0)
+    assert fused == pytest.approx(zscores(bm25) + 2 * zscores(cosine))
+    assert ranked(["c", "a", "b"], np.array([1.0, 1.0, 2.0]), 3) == [2, 1, 0]  # ties by id
+
+
+def legacy_copy(source_dir: Path, target_dir: Path) -> None:
+    """The seeds index rewritten the way isnad stored chunks before the lean format."""
+    source = ParagraphStore(chroma_client(source_dir))
+    target = ParagraphStore(chroma_client(target_dir)).collection
+    for ids, vectors, metas, _ in source.scan():
+        old = []
+        for meta in metas:
+            meta = dict(meta)
+            text = decode_text(meta.pop(TEXT_KEY)) if TEXT_KEY in meta else ""
+            meta["paragraph_text"] = text or "…"
+            meta["text_hash"] = "0" * 40
+            meta["_node_content"] = json.dumps({"text": text, "metadata": dict(meta)}, ensure_ascii=False)
+            meta["_node_type"] = "TextNode"
+            old.append(meta)
+        target.add(ids=ids, embeddings=vectors, metadatas=old, documents=[m["paragraph_text"] for m in old])
+
+
+def test_an_old_format_data_dir_answers_and_is_converted_in_place(seeds_data: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    legacy_copy(seeds_data, old)
+    question = "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟"
+    expected = build(seeds_data).ask(question).as_dict()
+    before = build(old).ask(question).as_dict()
+    assert before["answer"] == expected["answer"] and before["citations"] == expected["citations"]
+    warnings: list[str] = []
+    indexer = build_indexer(old, progress=False)
+    indexer.warn = warnings.append
+    report = indexer.run(SEEDS)
+    assert report.embedded == 0 and report.added == 0 and report.removed == 0
+    assert any("lean format" in w for w in warnings)
+    assert not any(is_legacy(m) for m in indexer.store.metadata().values())
+    after = build(old).ask(question).as_dict()
+    assert after["answer"] == expected["answer"] and after["retrieved"] == expected["retrieved"]
+
+
+def test_stale_caches_are_patched_not_rebuilt(seeds_data: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(seeds_data, data)
+    store = ParagraphStore(chroma_client(data))
+    pid = store.paragraphs()[0].paragraph_id
+    store.delete([i for i in store.ids() if i.startswith(pid)])
+    rows, rebuilt = table.load_or_build(store, data / "table")
+    assert rebuilt and rows.paragraph(pid) is None
+    index, from_scratch = lexical.load_or_build(rows, data / "lexical")
+    assert not from_scratch and all(index.rows_of([pid]) == -1)
+    assert len(index) == rows.paragraph_count
