@@ -72,9 +72,17 @@ def sentences_of(text: str) -> list[str]:
 
 
 def build_pool(texts: Sequence[str], titles: Sequence[str]) -> SentencePool:
-    """Distinct sentences of the given paragraphs, in first-seen order."""
+    """Distinct sentences of the given paragraphs, in first-seen order, and usable headlines.
+
+    A headline must read as one to the paragraph parser (short, no final punctuation,
+    not boilerplate: XQuAD's English titles are), so the corpus files parse back.
+    """
+    from indexing.boilerplate import is_boilerplate
+    from indexing.paragraphs import is_title_like
+
     sentences = dict.fromkeys(s for t in texts for s in sentences_of(t))
-    return SentencePool(tuple(sentences), tuple(dict.fromkeys(t for t in titles if t)))
+    usable = (t for t in titles if t and is_title_like(t) and not is_boilerplate(t))
+    return SentencePool(tuple(sentences), tuple(dict.fromkeys(usable)))
 
 
 def pool_for(articles: Sequence[Any]) -> SentencePool:

@@ -50,6 +50,18 @@ EMBED_BATCH = 32
 # Embeds and stores chunks (sorted shortest first), yielding each batch once it is stored.
 EmbedStep = Callable[[list["PlannedChunk"]], Iterator[list["PlannedChunk"]]]
 _WEB = ("http://", "https://")  # the source of an article fetched from a feed is its URL
+# Metadata values that are left out of Chroma because an absent field reads as them.
+_DEFAULTS: dict[str, Any] = {
+    "headline": "",
+    "section": "",
+    "url": "",
+    "outlet": "",
+    "author": "",
+    "published": "",
+    "chunk": 0,
+    "chunks": 1,
+}
+_NO_DEFAULT = object()
 
 
 def _sha1(*parts: str) -> str:
@@ -91,12 +103,14 @@ class IndexReport:
     new_from_feeds: int = 0  # articles (whole pages or entries) the feeds added to the archive this run
     lexical_rebuilt: bool = False
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of `seconds`, embedding and writing new chunks (model load included)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         out = asdict(self)
         out["seconds"] = round(self.seconds, 3)
+        out["embed_seconds"] = round(self.embed_seconds, 3)
         return out
 
 
@@ -151,17 +165,16 @@ def plan_chunks(
                 "chunk": i,
                 "chunks": len(pieces),
             }
-            # Article fields only when known: absent reads as "" and costs no row in Chroma.
             metadata.update(
-                (key, value)
-                for key, value in (
-                    ("url", paragraph.url),
-                    ("outlet", paragraph.outlet),
-                    ("author", paragraph.author),
-                    ("published", paragraph.published),
-                )
-                if value
+                url=paragraph.url,
+                outlet=paragraph.outlet,
+                author=paragraph.author,
+                published=paragraph.published,
             )
+            if occurrences == [Occurrence(paragraph.source, paragraph.number)]:
+                del metadata["occurrences"]  # the paragraph's own place, what readers assume
+            # A field at its default is left out: it reads back the same and costs no rows in Chroma.
+            metadata = {k: v for k, v in metadata.items() if _DEFAULTS.get(k, _NO_DEFAULT) != v}
             if i == 0:  # the paragraph text is stored once, on its first chunk
                 metadata[TEXT_KEY] = reused[0][TEXT_KEY] if reused else encode_text(paragraph.text)
             planned.append(
@@ -348,7 +361,13 @@ class Indexer:
             disable=not self.progress,
             file=sys.stderr,
         )
-        for batch in (self.embed_step or self._embed)(fresh):
+        steps = (self.embed_step or self._embed)(fresh)
+        while True:
+            step_started = time.perf_counter()
+            batch = next(steps, None)
+            report.embed_seconds += time.perf_counter() - step_started
+            if batch is None:
+                break
             written.extend(c.chunk_id for c in batch)
             report.embedded += len(batch)
             done = 0
