@@ -194,12 +194,14 @@ def legacy_copy(source_dir: Path, target_dir: Path) -> None:
     """The seeds index rewritten the way isnad stored chunks before the lean format."""
     source = ParagraphStore(chroma_client(source_dir))
     target = ParagraphStore(chroma_client(target_dir)).collection
+    texts = {p.paragraph_id: p.text for p in source.paragraphs()}
     for ids, vectors, metas, _ in source.scan():
         old = []
         for meta in metas:
             meta = dict(meta)
-            text = decode_text(meta.pop(TEXT_KEY)) if TEXT_KEY in meta else ""
-            meta["paragraph_text"] = text or "…"
+            meta.pop(TEXT_KEY, None)
+            text = texts[meta["paragraph_id"]]
+            meta["paragraph_text"] = text  # every chunk carried the whole paragraph
             meta["text_hash"] = "0" * 40
             meta["_node_content"] = json.dumps({"text": text, "metadata": dict(meta)}, ensure_ascii=False)
             meta["_node_type"] = "TextNode"
