@@ -31,7 +31,7 @@ from indexing.store.lexical import LexicalIndex, lexical_text
 from indexing.store.paragraph_index import ChromaTableIndex
 from indexing.store.table import ParagraphTable
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 QUERIES = (
     "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟",
     "ماذا قدمت كوريا الشمالية لنظام الأسد؟",
