@@ -129,6 +129,9 @@ class CachedQueries:
         )
         self.added = 0
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.embedder, name)  # everything but the vectors is the real embedder's
+
     def get_query_embedding(self, query: str) -> list[float]:
         if query not in self.vectors:
             self.vectors[query] = self.embedder.get_query_embedding(query)

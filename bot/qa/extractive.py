@@ -32,14 +32,14 @@ PARAPHRASE_OVERLAP = 0.6
 # Another paragraph may back the lead when its own paragraph probability is at least 5%.
 _SUPPORT_MIN_LOGIT = math.log(0.05 / 0.95)
 # A further sentence (tuned on the dev half) must score within this of the lead (log-probability).
-_EXTRA_MARGIN = 1.5
+_EXTRA_MARGIN = 2.0
 _MAX_EXTRAS = 2
 # ... and must bring content words the answer does not carry yet.
 _MIN_NEW_TERMS = 2
 _MIN_NEW_SHARE = 0.25
 # A restatement that covers this much more of the question than the lead is quoted, not merged.
 _MORE_OF_THE_QUESTION = 0.05
-_MAX_CHARS = 400
+_MAX_CHARS = 450
 
 __all__ = ["ExtractiveAnswerer", "compose", "restates", "split_sentences"]
 
