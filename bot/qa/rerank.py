@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,7 @@ def _trim(text: str) -> str:
     return text.strip().rstrip("،,:؛").strip()
 
 
-@cache
+@lru_cache(maxsize=4096)
 def units_of(text: str) -> tuple[Unit, ...]:
     """Every unit of a paragraph: whole sentences, plus clause runs of sentences over LEAD_CHARS."""
     out: list[Unit] = []
