@@ -300,7 +300,7 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
         add("")
         add("Abstention curve, test half: share declined at each threshold of the fitted confidence.")
         add("")
-        add("| threshold (logit) | answerable declined | out-of-corpus declined |")
+        add("| confidence threshold (shipped: 0) | answerable declined | out-of-corpus declined |")
         add("|---|---|---|")
         for point in shape["test"]["abstention_curve"]:
             add(
