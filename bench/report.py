@@ -413,6 +413,11 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
         )
     add("")
 
+    if "embed" in results:
+        from bench.embed import report_lines
+
+        out.extend(report_lines(results["embed"]))
+
     if results.get("growth", {}).get("sizes"):
         add("## 4. Growth")
         add("")

