@@ -18,6 +18,7 @@ from indexing.ray_backfill import RayEmbedStep, connect, disconnect
 from indexing.store.chroma import ParagraphStore, chroma_client
 from isnad.cli import main
 from tests.conftest import SEEDS
+from tests.test_scale_out import chroma_server  # noqa: F401  # the real server fixture
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +125,27 @@ def test_worker_killed_mid_run_is_retried_without_duplicates(
     ids = store.ids()
     assert len(ids) == len(set(ids)) == store.count() == 179
     assert set(ids) == set(vectors(plain_onnx))
+
+
+def test_workers_write_to_a_chroma_server(
+    local_ray: None,
+    plain_onnx: Path,
+    chroma_server: tuple[str, int],  # noqa: F811
+    isolated_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    import chromadb
+
+    host, port = chroma_server
+    monkeypatch.setenv("ISNAD_EMBED", "onnx")
+    monkeypatch.setenv("CHROMA_HOST", host)
+    monkeypatch.setenv("CHROMA_PORT", str(port))
+    assert main(["index", "--ray", "local", "--corpus", str(SEEDS), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["chunks"], report["embedded"]) == (179, 179)
+    assert not (isolated_env / "chroma").exists()  # the workers wrote to the server
+    served = ParagraphStore(chromadb.HttpClient(host=host, port=port))
+    assert sorted(served.ids()) == sorted(vectors(plain_onnx))
