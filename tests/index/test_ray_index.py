@@ -18,7 +18,7 @@ from indexing.ray_backfill import RayEmbedStep, connect, disconnect
 from indexing.store.chroma import ParagraphStore, chroma_client
 from isnad.cli import main
 from tests.conftest import SEEDS
-from tests.test_scale_out import chroma_server  # noqa: F401  # the real server fixture
+from tests.index.test_scale_out import chroma_server  # noqa: F401  # the real server fixture
 
 pytestmark = pytest.mark.slow
 
