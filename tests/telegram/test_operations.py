@@ -367,23 +367,24 @@ def test_questions_are_not_logged_unless_the_operator_opts_in(
     assert TRUCKS in line
 
 
-def test_json_log_format_gives_one_object_per_line(tmp_path: Path) -> None:
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.txt").write_text("خبر قصير\nقال المبعوث إن 43 شاحنة جاهزة للذهاب.\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ISNAD_", "TELEGRAM_", "OPENAI_"))}
-    env.update(ISNAD_LOG_FORMAT="json")
-    command = [sys.executable, "-m", "isnad", "-v", "index", "--corpus", str(corpus), "--data-dir"]
-    done = subprocess.run(
-        [*command, str(tmp_path / "data"), "--json"], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert any("lexical" in line for line in lines)  # a first index logs at INFO
+def test_json_log_format_gives_one_object_per_line(
+    fake: FakeBotAPI, seeds_data: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(seeds_data, data, ignore=shutil.ignore_patterns("index.lock"))
+    log = tmp_path / "bot.log"
+    bot = start_isnad_bot(isnad_env(fake, data, ISNAD_LOG_FORMAT="json"), tmp_path, log)
+    try:
+        fake.wait_for(lambda calls: any(c.method == "getUpdates" for c in calls), 90, "isnad bot to poll")
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(60)
+    assert bot.returncode == 0, log.read_text()[-2000:]
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
-    assert json.loads(done.stdout)["paragraphs"] == 1  # `isnad index` prints its figures as before
+    assert any("is answering (polling)" in r["message"] for r in records)
+    assert fake.token not in log.read_text()
 
 
 def test_json_formatter_keeps_arabic_exceptions_and_newlines_on_one_line() -> None:
