@@ -270,10 +270,12 @@ def load_or_build(
         return current, False
     if current is None:
         index = LexicalIndex.build(table.paragraphs(), table.fingerprint, analyzer)
+        log.info("lexical index built: %d paragraphs", len(index))
     else:
         added = np.setdiff1d(table.paragraph_ids, current.paragraph_ids)
         removed = np.setdiff1d(current.paragraph_ids, table.paragraph_ids)
         fresh = [table.paragraph_at(int(r)) for r in np.searchsorted(table.paragraph_ids, added)]
         index = current.updated(fresh, [bytes(r).decode("utf-8") for r in removed], table.fingerprint)
+        log.info("lexical index updated: %d paragraphs added, %d removed", len(added), len(removed))
     index.save(root)
     return index, current is None
