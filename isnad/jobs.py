@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from indexing.fetch import FetchConfig
 from indexing.lock import DataDirLock
-from indexing.pipeline import IndexReport, build_indexer
+from indexing.pipeline import EmbedStep, IndexReport, build_indexer
+from indexing.store.chroma import ParagraphStore
 from isnad.settings import Settings
 
 
@@ -16,17 +19,27 @@ def run_index(settings: Settings, progress: bool | None = None, ray: str | None 
     with DataDirLock(settings.data_dir):
         if ray is not None:
             return _run_on_ray(settings, progress, ray)
-        indexer = build_indexer(
-            settings.data_dir,
-            settings.chroma_host,
-            settings.chroma_port,
-            progress=progress,
-            chroma_token=settings.chroma_token,
-            embedder_factory=settings.embedder_factory(),
-            fetch_config=FetchConfig(allow_private=settings.fetch_allow_private),
-            embedder_name=settings.embedder_name,
-        )
-        return indexer.run(settings.corpus_dir, settings.feeds, allowed=settings.corpus_allow)
+        return _index(settings, progress)
+
+
+def _index(
+    settings: Settings,
+    progress: bool | None,
+    embed_step: Callable[[ParagraphStore], EmbedStep] | None = None,
+) -> IndexReport:
+    """The index job on the configured corpus, feeds and store; `embed_step` swaps how chunks are embedded."""
+    indexer = build_indexer(
+        settings.data_dir,
+        settings.chroma_host,
+        settings.chroma_port,
+        progress=progress,
+        chroma_token=settings.chroma_token,
+        embedder_factory=settings.embedder_factory(),
+        fetch_config=FetchConfig(allow_private=settings.fetch_allow_private),
+        embedder_name=settings.embedder_name,
+        embed_step=embed_step,
+    )
+    return indexer.run(settings.corpus_dir, settings.feeds, allowed=settings.corpus_allow)
 
 
 def _run_on_ray(settings: Settings, progress: bool | None, address: str) -> IndexReport:
@@ -39,17 +52,8 @@ def _run_on_ray(settings: Settings, progress: bool | None, address: str) -> Inde
     worker_factory = settings.embedder_factory(threads=1)
     started = connect(address)
     try:
-        indexer = build_indexer(
-            settings.data_dir,
-            settings.chroma_host,
-            settings.chroma_port,
-            progress=progress,
-            chroma_token=settings.chroma_token,
-            embedder_factory=settings.embedder_factory(),
-            fetch_config=FetchConfig(allow_private=settings.fetch_allow_private),
-            embedder_name=settings.embedder_name,
-            embed_step=lambda store: RayEmbedStep(store, worker_factory, server),
+        return _index(
+            settings, progress, embed_step=lambda store: RayEmbedStep(store, worker_factory, server)
         )
-        return indexer.run(settings.corpus_dir, settings.feeds, allowed=settings.corpus_allow)
     finally:
         disconnect(started)
