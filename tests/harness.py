@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -203,3 +205,15 @@ def scripted(
         return engine
 
     return factory
+
+
+def start_isnad_bot(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`isnad -v bot` as a real process, its stderr appended to log."""
+    with log.open("ab") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "isnad", "-v", "bot"],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )

@@ -14,8 +14,6 @@ import re
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +46,7 @@ from tests.harness import (
     assert_all_valid,
     buttons,
     free_port,
+    start_isnad_bot,
 )
 
 pytestmark = pytest.mark.network
@@ -349,17 +348,6 @@ def test_allowlist_fails_closed_when_the_refusal_cannot_be_sent(
 
 
 # -- kill -9 and restart
-
-
-def start_isnad_bot(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as stderr:
-        return subprocess.Popen(
-            [sys.executable, "-m", "isnad", "-v", "bot"],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
 
 
 def polls_after(fake: FakeBotAPI, update_id: int) -> Callable[[list[Call]], bool]:

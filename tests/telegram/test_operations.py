@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -38,6 +37,7 @@ from tests.harness import (
     free_port,
     scripted,
     scripted_answer,
+    start_isnad_bot,
 )
 
 pytestmark = pytest.mark.network
@@ -62,17 +62,6 @@ def isnad_env(fake: FakeBotAPI, data: Path, **extra: str) -> dict[str, str]:
     env.update(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url, ISNAD_DATA_DIR=str(data))
     env.update(extra)
     return env
-
-
-def start_isnad_bot(env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as stderr:
-        return subprocess.Popen(
-            [sys.executable, "-m", "isnad", "-v", "bot"],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
 
 
 def test_sigterm_with_three_answers_in_flight_delivers_them_and_restart_answers_nothing_twice(
