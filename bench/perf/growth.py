@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from bench import answers
-from bench.xquad import Question
+from bench import SEEDS
+from bench.quality import answers
+from bench.quality.xquad import Question
 from bot.qa.engine import build
 from indexing.arabic import dedupe_key
 from indexing.chunking import Chunker
@@ -93,7 +94,7 @@ def pool_for(articles: Sequence[Any]) -> SentencePool:
     from indexing.corpus import SourceText, read_corpus
     from indexing.pipeline import collect_paragraphs
 
-    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    seeds = SEEDS
     sources = [s for s in read_corpus(seeds) if isinstance(s, SourceText)]
     seed_paragraphs = [p for p, _ in collect_paragraphs(sources)]
     dev_articles = [a for i, a in enumerate(articles) if i % 2 == 0]
@@ -294,7 +295,7 @@ def measure_size(
     breakdown_questions: int = 0,
 ) -> dict[str, Any]:
     """Build one synthetic corpus of `size` paragraphs and time questions against it."""
-    from bench import speed
+    from bench.perf import speed
 
     data_dir = work_dir / f"growth-{size}"
     shutil.rmtree(data_dir, ignore_errors=True)

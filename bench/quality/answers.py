@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.metrics import best_f1, contains_gold, latency_summary, rank_of, share
-from bench.systems import Location, locations
-from bench.xquad import Question
+from bench.quality.systems import Location, locations
+from bench.quality.xquad import Question
 from bot.qa.engine import Answer, Engine, build
 from indexing.store import lexical, table
 from indexing.store.chroma import ParagraphStore, chroma_client

@@ -6,11 +6,11 @@ ranking, whether the answer contains a gold span, whether the lead (the text bef
 first [n]) does, the lead ≤ 250 characters and containing it, the median answer length,
 whether the citations include the gold paragraph, and the share of answerable questions
 declined. Out-of-corpus abstention is measured on four index copies, each without a quarter
-of the articles (vectors copied, nothing embedded; see bench/answers.py), and its curve is
+of the articles (vectors copied, nothing embedded; see bench/quality/answers.py), and its curve is
 the share declined on both sides at each confidence threshold.
 
 `--dump FILE` writes one JSON line per question (answer, lead, ranks, abstention features)
-for error analysis and for bench/fit.py.
+for error analysis and for bench/quality/fit.py.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.answers import cited_locations, copy_without
 from bench.metrics import contains_gold, mrr_at, rank_of, recall_at, share
-from bench.systems import locations
-from bench.xquad import Question
+from bench.quality.answers import cited_locations, copy_without
+from bench.quality.systems import locations
+from bench.quality.xquad import Question
 
 LEAD_LIMIT = 250
 ANSWER_LIMIT = 300
@@ -162,7 +162,7 @@ def prepare(xquad_path: Path, cache: Path) -> list[Question]:
 
 def index_copies(cache: Path, questions: Sequence[Question]) -> dict[int, Path]:
     """One index copy per article group, without that group's articles; rebuilt when the index changed."""
-    from bench.xquad import article_sources
+    from bench.quality.xquad import article_sources
     from indexing.store.chroma import ParagraphStore, chroma_client
 
     fingerprint = ParagraphStore(chroma_client(cache / "xquad-data")).fingerprint()
@@ -186,7 +186,7 @@ def run(
     xquad_path: Path, cache: Path, stride: int = 1, dump: Path | None = None, reuse_queries: bool = False
 ) -> dict[str, Any]:
     """Every figure, per split, plus the abstention curve."""
-    from bench import xquad
+    from bench.quality import xquad
     from bot.qa.engine import build
 
     questions = prepare(xquad_path, cache)
@@ -264,7 +264,7 @@ def table(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Print the table (and the JSON with --json)."""
     from bench.__main__ import DEFAULT_CACHE
-    from bench.xquad import DEFAULT_XQUAD
+    from bench.quality.xquad import DEFAULT_XQUAD
 
     parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)

@@ -7,7 +7,7 @@ Three logistic regressions, fitted in order because each uses the one before:
 2. passage: P(a fused top-10 candidate is the gold paragraph), over every candidate;
 3. abstain: P(the question's article is indexed), over the reranked best candidate, for each
    dev question asked of the full index and of an index copy without its article
-   (bench/quality.py's copies). Its threshold is the lowest that still declines
+   (bench/quality/figures.py's copies). Its threshold is the lowest that still declines
    ABSTAIN_TARGET of the dev questions whose article is absent.
 
 Only the dev half (even articles) is read; the test half stays held out for the report.
@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from bench.metrics import contains_gold
-from bench.systems import locations
-from bench.xquad import Question
+from bench.quality.systems import locations
+from bench.quality.xquad import Question
 from bot.qa.rerank import (
     ABSTAIN_FEATURES,
     PASSAGE_FEATURES,
@@ -119,7 +119,8 @@ def abstain_rows(retriever: HybridRetriever, questions: Sequence[Question]) -> n
 
 def fit(xquad_path: Path, cache: Path) -> tuple[Models, dict[str, Any]]:
     """All three models, and the dev figures of the fit."""
-    from bench import quality, xquad
+    from bench.quality import figures as quality
+    from bench.quality import xquad
     from bot.qa.engine import build
 
     questions = quality.prepare(xquad_path, cache)
@@ -170,7 +171,7 @@ def fit(xquad_path: Path, cache: Path) -> tuple[Models, dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     """Fit and write the weights file."""
     from bench.__main__ import DEFAULT_CACHE
-    from bench.xquad import DEFAULT_XQUAD
+    from bench.quality.xquad import DEFAULT_XQUAD
 
     parser = argparse.ArgumentParser(prog="python -m bench.fit", description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)

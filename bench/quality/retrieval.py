@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.metrics import latency_summary, mrr_at, rank_of, recall_at
-from bench.systems import System
-from bench.xquad import Question
+from bench.quality.systems import System
+from bench.quality.xquad import Question
 
 DEPTH = 10  # every system returns its top 10; R@k for k <= 10 and MRR@10 come from that list
 

@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_XQUAD = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "xquad.ar.json"
+from bench import PROJECT_ROOT
+
+DEFAULT_XQUAD = PROJECT_ROOT.parent / "shared" / "eval" / "xquad.ar.json"
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class HybridRetriever:
         self.top_k = top_k
         if models is None and WEIGHTS_FILE.exists():
             models = Models.load()
-        # The second stage; None only while bench/fit.py fits its first weights.
+        # The second stage; None only while bench/quality/fit.py fits its first weights.
         self.reranker = Reranker(Evidence(lexical.analyzer, lexical.idf), models) if models else None
 
     def dense(self, vector: list[float], k: int) -> dict[str, float]:

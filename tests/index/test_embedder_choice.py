@@ -83,7 +83,7 @@ def test_record_rules(tmp_path: Path) -> None:
 
 
 def test_bench_counts_encoder_ops_and_drops_only_another_embedders_cache(tmp_path: Path) -> None:
-    from bench.embed import drop_stale, encoder_ops
+    from bench.perf.embed import drop_stale, encoder_ops
 
     # 12 layers x (4 x 384^2 + 2 x 384 x 1536) weights = 21,233,664; attention 12 x 4 x 384 x L^2.
     assert encoder_ops([10]) == 2 * 21_233_664 * 10 + 12 * 4 * 384 * 100

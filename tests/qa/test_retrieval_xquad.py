@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import xquad
+from bench.quality import xquad
 from bot.qa.engine import build
 from indexing.pipeline import build_indexer
 

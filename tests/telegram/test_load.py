@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import soak
+from bench.perf import soak
 from tests.conftest import PROJECT_ROOT
 from tests.fake_telegram import FakeBotAPI
 from tests.harness import TRUCKS, assert_all_valid
@@ -105,6 +105,6 @@ def test_memory_stays_flat_over_150_questions_in_a_row(seeds_data: Path, tmp_pat
     print(f"\n[soak] {report.summary()}")
     assert run.errors == 0 and len(run.samples) >= 10
     assert report.answered == count
-    # The heap is where a leak shows; mapped model pages grow with the words seen (bench/soak.py).
+    # The heap is where a leak shows; mapped model pages grow with the words seen (bench/perf/soak.py).
     assert report.anon_growth_pct <= soak.MAX_GROWTH_PCT, report.summary()
     assert report.passed

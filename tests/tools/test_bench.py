@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import subprocess
+import sys
 import urllib.request
 
 import numpy as np
 import pytest
 
-from bench import growth, metrics, targets
-from bench.fake_bot_api import FakeBotAPI
+from bench import metrics, targets
+from bench.perf import growth
+from bench.perf.fake_bot_api import FakeBotAPI
 from indexing.paragraphs import parse_paragraphs
+from tests.conftest import PROJECT_ROOT
+
+# Every `python -m bench…` command bench/README.md documents, without its arguments.
+README = (PROJECT_ROOT / "bench" / "README.md").read_text()
+DOCUMENTED = sorted(set(re.findall(r"^python -m (bench(?:\.\w+)*(?: growth)?)", README, re.M)))
 
 
 def test_rank_finds_gold_among_the_places_a_hit_occurs() -> None:
@@ -153,3 +162,20 @@ def test_fake_bot_api_serves_questions_and_records_replies() -> None:
         assert sent["text"] == "جواب [1]"
         assert call("setMyCommands", {}) is True
         assert [text for _, _, text in api.replies()] == ["جواب [1]"]
+
+
+def test_the_documented_bench_commands_are_found() -> None:
+    assert {"bench", "bench growth", "bench.quality", "bench.fit", "bench.embed"} <= set(DOCUMENTED)
+
+
+@pytest.mark.parametrize("command", DOCUMENTED)
+def test_a_documented_bench_command_starts(command: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", *command.split(), "--help"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"usage: python -m {command}")
