@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from bot.qa.questionwords import INTERROGATIVES, PREPOSITIONS, bare
 from indexing.arabic import normalize_arabic, words
 
 
@@ -346,9 +347,6 @@ _PATTERNS: dict[AnswerType, re.Pattern[str]] = {
 # Leading conjunctions and prepositions that may sit before the question word:
 # "وبماذا", "وعلى ماذا", "ففي أي عام", "ومنذ متى".
 _CLITICS = re.compile(r"^(?:و|ف)?(?:ب|ل|ك)?(?=\w{2,})")
-_PREPOSITIONS = frozenset(
-    normalize_arabic(w) for w in ("في", "إلى", "على", "منذ", "حتى", "مع", "عن", "من", "بعد", "قبل")
-)
 _DATE_NOUNS = frozenset(
     normalize_arabic(w)
     for w in (
@@ -409,42 +407,6 @@ _NUMBER_NOUNS = frozenset(
 )
 
 
-def _bare(word: str) -> str:
-    """A question word without its leading conjunction/preposition clitics (وبماذا -> ماذا)."""
-    for candidate in (word, word[1:], word[2:]):
-        if candidate in _QUESTION_FORMS:
-            return candidate
-    return word
-
-
-_QUESTION_FORMS = frozenset(
-    normalize_arabic(w)
-    for w in (
-        "ما",
-        "ماذا",
-        "متى",
-        "كيف",
-        "لماذا",
-        "لم",
-        "أين",
-        "كم",
-        "أي",
-        "أية",
-        "هل",
-        "من",
-        "ماهو",
-        "ماهي",
-        "مما",
-        "فيم",
-        "عم",
-        "بم",
-        "لمن",
-        "ممن",
-        "بكم",
-    )
-)
-
-
 def question_type(question: str) -> AnswerType:
     """The answer type of a question, from its question word and the noun after it."""
     tokens = words(normalize_arabic(question))
@@ -452,9 +414,9 @@ def question_type(question: str) -> AnswerType:
         return AnswerType.OTHER
     # The question word is usually first, after optional prepositions ("في أي عام").
     i = 0
-    while i < len(tokens) - 1 and tokens[i] in _PREPOSITIONS and _bare(tokens[i + 1]) in _QUESTION_FORMS:
+    while i < len(tokens) - 1 and tokens[i] in PREPOSITIONS and bare(tokens[i + 1]) in INTERROGATIVES:
         i += 1
-    word = _bare(tokens[i])
+    word = bare(tokens[i])
     following = tokens[i + 1] if i + 1 < len(tokens) else ""
     after = following[2:] if following.startswith("ال") else following
     if word in ("كم", "بكم"):

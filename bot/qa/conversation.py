@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from bot.qa.answertypes import AnswerType, question_type
 from bot.qa.evidence import Evidence
-from indexing.arabic import strip_diacritics
+from bot.qa.questionwords import CONJUNCTION_QUESTION
+from indexing.arabic import normalize_arabic, strip_diacritics
 
 _MAX_TURNS = 6
 _MAX_CONVERSATIONS = 10_000
@@ -29,12 +30,6 @@ _ANSWER_WORDS = 3  # rarest words of the previous answer's lead carried into a f
 # ta marbuta (ة) is not mistaken for the pronoun ه; and demonstratives.
 _PRONOUN = re.compile(r"\w{2,}(?:ه|ها|هم|هما|هن)(?=\s|$|[؟?.!،])")
 _DEMONSTRATIVE = re.compile(r"(?<!\w)(?:هذا|هذه|ذلك|تلك|هؤلاء|ذاك|نفسه|نفسها|هناك)(?!\w)")
-# "ومن…", and a conjunction with a preposition before the question word: "وبماذا", "وعلى ماذا",
-# "ولماذا", "وفي أي", "وإلى أين", "وممن", "ولمن".
-_CONJUNCTION_QUESTION = re.compile(
-    r"^(?:و|ف)(?:ب|ل|ك|م|(?:على|علي|في|عن|من|إلى|الى|مع|منذ|حتى|بعد|قبل)\s+)?"
-    r"(?:ما|من|متى|متي|كم|أين|اين|كيف|لماذا|هل|أي|اي|أية|اية|ماذا|مم|لم)(?!\w)"
-)
 _CARRIED = re.compile(r"\((.*)\)")
 _MARKER = re.compile(r"\[\d+\]")
 _PUNCTUATION = '؟?.!،,«»"()[]:؛'
@@ -96,7 +91,7 @@ class FollowUpRewriter:
         short = len(plain.split()) <= _SHORT_QUESTION_WORDS
         return (
             len(content) <= _FEW_CONTENT_TERMS
-            or _CONJUNCTION_QUESTION.match(plain) is not None
+            or CONJUNCTION_QUESTION.match(normalize_arabic(question)) is not None
             or (short and (_PRONOUN.search(plain) is not None or _DEMONSTRATIVE.search(plain) is not None))
         )
 

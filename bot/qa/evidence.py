@@ -6,49 +6,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from bot.qa.questionwords import NOT_CONTENT, is_question_word
 from indexing.arabic import ArabicAnalyzer, normalize_arabic
-
-# Interrogatives carry the question's shape, not its topic.
-_QUESTION_WORDS = frozenset(
-    normalize_arabic(w)
-    for w in [
-        "ما",
-        "ماذا",
-        "متى",
-        "كيف",
-        "لماذا",
-        "لم",
-        "أين",
-        "كم",
-        "أي",
-        "أية",
-        "هل",
-        "من",
-        "الذي",
-        "التي",
-        "ماهو",
-        "ماهي",
-        "وما",
-        "ومن",
-        "ومتى",
-        "وكم",
-        "وأين",
-        "وكيف",
-    ]
-)
-
-
-_CLITICS = ("", "و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
 
 
 def _without_question_words(text: str) -> str:
     """The text without its interrogatives, also when a conjunction or preposition is glued on (وبماذا)."""
-    kept = []
-    for word in text.split():
-        folded = normalize_arabic(word).strip("؟?.!،")
-        if not any(folded.startswith(c) and folded[len(c) :] in _QUESTION_WORDS for c in _CLITICS):
-            kept.append(word)
-    return " ".join(kept)
+    return " ".join(w for w in text.split() if not is_question_word(normalize_arabic(w).strip("؟?.!،")))
 
 
 _DERIVATION_PREFIXES = "امتين"
@@ -102,11 +66,11 @@ class Evidence:
         own = question[: carried.start()] if carried else question
         weights: dict[str, float] = {}
         for t in self.analyzer.terms(_without_question_words(own)):
-            if t not in _QUESTION_WORDS:
+            if t not in NOT_CONTENT:
                 weights.setdefault(t, max(self.idf(t), 0.1))
         if carried:
             for t in self.analyzer.terms(_without_question_words(carried.group(1))):
-                if t not in _QUESTION_WORDS:
+                if t not in NOT_CONTENT:
                     weights.setdefault(t, CARRIED_WEIGHT * max(self.idf(t), 0.1))
         return QueryTerms(weights)
 
@@ -117,19 +81,3 @@ class Evidence:
     def terms(self, text: str) -> list[str]:
         """Analysed terms of any text."""
         return self.analyzer.terms(text)
-
-
-_LEADING_CONJUNCTION = re.compile(r"^[وف](?=(ما|من|متى|كم|أين|اين|كيف|لماذا|هل|أي|اي|ماذا)\b)")
-
-
-def question_word(question: str) -> str:
-    """The interrogative a question opens with, folded ('' when none)."""
-    words = normalize_arabic(question).split()
-    if not words:
-        return ""
-    first = _LEADING_CONJUNCTION.sub("", words[0])
-    if first in ("في", "الي", "على", "علي", "منذ", "حتى", "مع", "ب", "ل") and len(words) > 1:
-        first = words[1]  # "في أي عام ..." asks like "أي"
-        if first in ("اي", "ايه") and len(words) > 2:
-            return f"اي {words[2]}"
-    return first
