@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from tqdm import tqdm
 
 from indexing.arabic import dedupe_key
@@ -30,7 +31,7 @@ from indexing.corpus import SkippedFile, SourceText, read_corpus
 from indexing.embedder_mark import EmbedderMark
 from indexing.paragraphs import Paragraph, parse_paragraphs
 from indexing.private import private_dir
-from indexing.store import lexical, table
+from indexing.store import lexical, manifest, table
 from indexing.store.chroma import (
     TEXT_KEY,
     Occurrence,
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
     from indexing.fetch import FetchConfig
 
 EMBED_BATCH = 32
+# Bump when parsing or chunk planning changes what an unchanged article yields: every
+# article is then planned again once (see `article_digest`).
+PLAN_VERSION = "plan-1"
 # Embeds and stores chunks (sorted shortest first), yielding each batch once it is stored.
 EmbedStep = Callable[[list["PlannedChunk"]], Iterator[list["PlannedChunk"]]]
 _WEB = ("http://", "https://")  # the source of an article fetched from a feed is its URL
@@ -114,23 +118,62 @@ class IndexReport:
         return out
 
 
-def collect_paragraphs(
-    sources: Sequence[SourceText],
-) -> list[tuple[Paragraph, list[Occurrence]]]:
-    """Distinct paragraphs in corpus order, each with every place it occurs."""
-    by_key: dict[str, tuple[Paragraph, list[Occurrence]]] = {}
+def parse_sources(sources: Sequence[SourceText]) -> list[list[tuple[Paragraph, str]]]:
+    """Each article's paragraphs with their dedupe keys, article by article."""
+    out: list[list[tuple[Paragraph, str]]] = []
     for source in sources:
+        found = []
         for parsed in parse_paragraphs(source.source, source.text, source.headline):
             paragraph = replace(
                 parsed, url=source.url, outlet=source.outlet, author=source.author, published=source.published
             )
-            key = dedupe_key(paragraph.text)
+            found.append((paragraph, dedupe_key(paragraph.text)))
+        out.append(found)
+    return out
+
+
+def merge_paragraphs(
+    parsed: Sequence[Sequence[tuple[Paragraph, str]]],
+) -> list[tuple[Paragraph, list[Occurrence]]]:
+    """Distinct paragraphs in corpus order, each with every place it occurs."""
+    by_key: dict[str, tuple[Paragraph, list[Occurrence]]] = {}
+    for found in parsed:
+        for paragraph, key in found:
             place = Occurrence(paragraph.source, paragraph.number, paragraph.outlet, paragraph.url)
             if key in by_key:
                 by_key[key][1].append(place)
             else:
                 by_key[key] = (paragraph, [place])
     return list(by_key.values())
+
+
+def collect_paragraphs(
+    sources: Sequence[SourceText],
+) -> list[tuple[Paragraph, list[Occurrence]]]:
+    """Distinct paragraphs in corpus order, each with every place it occurs."""
+    return merge_paragraphs(parse_sources(sources))
+
+
+def paragraph_id(paragraph: Paragraph) -> str:
+    """A paragraph's id: hashes its place and its content (titles included)."""
+    content_hash = _sha1(paragraph.headline, paragraph.section, paragraph.text)
+    return _sha1(paragraph.source, str(paragraph.number), content_hash)[:32]
+
+
+def article_digest(source: SourceText) -> bytes:
+    """Everything the planner reads of an article, digested (see `indexing.store.manifest`)."""
+    fields = (source.source, source.text, source.headline, source.url, source.outlet, source.author)
+    return manifest.digest(PLAN_VERSION, *fields, source.published)
+
+
+def manifest_entries(parsed: Sequence[Sequence[tuple[Paragraph, str]]]) -> list[list[tuple[bytes, str]]]:
+    """Per article: (dedupe key digest, id of the paragraph stored for that key)."""
+    owner: dict[str, str] = {}
+    for found in parsed:
+        for paragraph, key in found:
+            if key not in owner:
+                owner[key] = paragraph_id(paragraph)
+    return [[(manifest.digest(key, size=12), owner[key]) for _, key in found] for found in parsed]
 
 
 def plan_chunks(
@@ -148,14 +191,13 @@ def plan_chunks(
     stored = stored or {}
     planned: list[PlannedChunk] = []
     for paragraph, occurrences in paragraphs:
-        content_hash = _sha1(paragraph.headline, paragraph.section, paragraph.text)
-        paragraph_id = _sha1(paragraph.source, str(paragraph.number), content_hash)[:32]
-        reused = _stored_chunks(paragraph_id, stored)
+        pid = paragraph_id(paragraph)
+        reused = _stored_chunks(pid, stored)
         pieces = [""] * len(reused) if reused else chunker.split(paragraph.text)
         for i, piece in enumerate(pieces):
             embed_text = "" if reused else embedding_input(paragraph, piece)
             metadata: dict[str, Any] = {
-                "paragraph_id": paragraph_id,
+                "paragraph_id": pid,
                 "source": paragraph.source,
                 "paragraph": paragraph.number,
                 "headline": paragraph.headline,
@@ -178,9 +220,7 @@ def plan_chunks(
             if i == 0:  # the paragraph text is stored once, on its first chunk
                 metadata[TEXT_KEY] = reused[0][TEXT_KEY] if reused else encode_text(paragraph.text)
             planned.append(
-                PlannedChunk(
-                    chunk_id=f"{paragraph_id}-{i}", text=piece, embed_text=embed_text, metadata=metadata
-                )
+                PlannedChunk(chunk_id=f"{pid}-{i}", text=piece, embed_text=embed_text, metadata=metadata)
             )
     return planned
 
@@ -201,6 +241,18 @@ def store_chunks(
 ) -> None:
     """Write planned chunks with their vectors, in the lean format."""
     store.add([c.chunk_id for c in chunks], [list(v) for v in vectors], [c.metadata for c in chunks])
+
+
+@dataclass
+class _Plan:
+    """What one run compares: planned chunks against the stored chunks they may replace."""
+
+    existing: dict[str, dict[str, Any]]  # chunk id -> stored metadata of every chunk in play
+    planned: list[PlannedChunk]  # chunks the articles in play should have
+    untouched_paragraphs: int  # stored paragraphs outside the plan, kept as they are
+    untouched_chunks: int
+    manifest: manifest.SourceManifest  # what each article contributes after this run
+    changed: bool  # whether that differs from the manifest on disk
 
 
 class Indexer:
@@ -270,13 +322,16 @@ class Indexer:
         report.files = len({s.source.split("#", 1)[0] for s in read if not s.source.startswith(_WEB)})
 
         table_dir = self.lexical_dir.parent / "table"
+        sources_dir = self.lexical_dir.parent / "sources"
         before = self.store.fingerprint()
         current = table.ParagraphTable.load(table_dir)
-        if current is not None and current.fingerprint == before:
-            existing = current.chunk_metadata()  # no scan of Chroma on a routine refresh
-        else:
+        if current is not None and current.fingerprint != before:
             current = None
-            existing = {i: comparable_metadata(m) for i, m in self.store.metadata().items()}
+        digests = [article_digest(s) for s in sources]
+        plan = self._changed_only(sources, digests, current, manifest.SourceManifest.load(sources_dir))
+        if plan is None:
+            plan = self._everything(sources, digests, current)
+        existing, planned = plan.existing, plan.planned
         legacy = sum(1 for m in existing.values() if "legacy" in m)
         if legacy:
             self.warn(
@@ -284,12 +339,8 @@ class Indexer:
                 "(vectors kept, nothing re-embedded)"
             )
 
-        paragraphs = collect_paragraphs(sources)
-        planned = plan_chunks(paragraphs, self.chunker, existing)
-        report.paragraphs = len(paragraphs)
-        report.chunks = len(planned)
         if self.mark is not None:
-            self.mark.record(has_vectors=bool(existing))
+            self.mark.record(has_vectors=bool(existing) or plan.untouched_chunks > 0)
         wanted = {c.chunk_id: c for c in planned}
         to_add = [c for c in planned if c.chunk_id not in existing]
         to_remove = [i for i in existing if i not in wanted]
@@ -302,10 +353,12 @@ class Indexer:
         old_pids = {str(m.get("paragraph_id")) for m in existing.values()}
         new_pids = {str(c.metadata["paragraph_id"]) for c in planned}
         changed_pids = {str(m["paragraph_id"]) for m in to_update.values()}
+        report.paragraphs = plan.untouched_paragraphs + len(new_pids)
+        report.chunks = plan.untouched_chunks + len(planned)
         report.added = len(new_pids - old_pids)
         report.removed = len(old_pids - new_pids)
         report.updated = len(changed_pids & old_pids)
-        report.unchanged = len((new_pids & old_pids) - changed_pids)
+        report.unchanged = plan.untouched_paragraphs + len((new_pids & old_pids) - changed_pids)
 
         written: list[str] = []  # ids of added chunks, to patch the row table with
         self._add(to_add, existing, report, written)
@@ -313,16 +366,81 @@ class Indexer:
         self.store.update_metadata(to_update)
         after = self.store.fingerprint()
         if current is not None:
-            # Read back what Chroma stored (it normalises vectors for cosine space).
-            added = self.store.get(written)[:3]
+            stored = self.store.metadata_of(written)  # as Chroma keeps them
+            added = (list(stored), list(stored.values()))
             rows = current.updated(after, removed=to_remove, added=added, changed=to_update)
         else:
             rows = table.ParagraphTable.from_store(self.store, after)
         if current is None or rows.fingerprint != current.fingerprint:
             rows.save(table_dir)
+        if plan.manifest.fingerprint != after or plan.changed:
+            plan.manifest.fingerprint = after
+            plan.manifest.save(sources_dir)
         _, report.lexical_rebuilt = lexical.load_or_build(rows, self.lexical_dir)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _everything(
+        self, sources: Sequence[SourceText], digests: list[bytes], current: table.ParagraphTable | None
+    ) -> _Plan:
+        """Parse and plan every article, compared with every stored chunk."""
+        if current is not None:
+            existing = current.chunk_metadata()  # no scan of Chroma on a routine refresh
+        else:
+            existing = {i: comparable_metadata(m) for i, m in self.store.metadata().items()}
+        parsed = parse_sources(sources)
+        planned = plan_chunks(merge_paragraphs(parsed), self.chunker, existing)
+        sources_seen = manifest.SourceManifest.of("", digests, manifest_entries(parsed))
+        return _Plan(existing, planned, 0, 0, sources_seen, changed=True)
+
+    def _changed_only(
+        self,
+        sources: Sequence[SourceText],
+        digests: list[bytes],
+        current: table.ParagraphTable | None,
+        seen: manifest.SourceManifest | None,
+    ) -> _Plan | None:
+        """Parse and plan only the articles that changed since the last run, or None when unsafe.
+
+        Safe when the row table and the manifest both describe what Chroma holds now, and
+        no paragraph of a changed (added, edited or gone) article also occurs in an
+        unchanged one: the unchanged articles' chunks, occurrences included, then stay as
+        they are.
+        """
+        if current is None or seen is None or seen.fingerprint != current.fingerprint:
+            return None
+        if len(set(digests)) != len(digests):
+            return None
+        row_of = {bytes(d): i for i, d in enumerate(seen.articles)}
+        kept = np.array([row_of[d] for d in digests if d in row_of], dtype=np.int64)
+        changed = [s for s, d in zip(sources, digests, strict=True) if d not in row_of]
+        gone = np.setdiff1d(np.arange(len(seen)), kept)
+        if not changed and not len(gone):
+            return _Plan({}, [], current.paragraph_count, len(current), seen, changed=False)
+        parsed = parse_sources(changed)
+        mask = seen.entry_mask(gone)
+        new_keys = {manifest.digest(key, size=12) for found in parsed for _, key in found}
+        touched = np.array(sorted(new_keys | {bytes(k) for k in seen.keys[mask]}), dtype="S12")
+        if np.isin(seen.keys[seen.entry_mask(kept)], touched).any():
+            return None  # a paragraph shared with an unchanged article: plan everything
+        paragraphs = merge_paragraphs(parsed)
+        old_pids = {bytes(p).decode("ascii") for p in seen.paragraph_ids[mask]}
+        pids = {paragraph_id(p) for p, _ in paragraphs} | old_pids
+        existing = current.chunk_metadata(current.chunk_ids_of(pids))
+        planned = plan_chunks(paragraphs, self.chunker, existing)
+        stored_pids = {str(m["paragraph_id"]) for m in existing.values()}
+        # The new manifest: every article in corpus order, unchanged ones as they were.
+        entries = iter(manifest_entries(parsed))
+        rows = [row_of.get(d, -1) for d in digests]
+        listed = [seen.entries(r) if r >= 0 else next(entries) for r in rows]
+        return _Plan(
+            existing,
+            planned,
+            current.paragraph_count - len(stored_pids),
+            len(current) - len(existing),
+            manifest.SourceManifest.of("", digests, listed),
+            changed=True,
+        )
 
     def _add(
         self,

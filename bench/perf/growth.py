@@ -268,7 +268,8 @@ def build_corpus(
     written = time.perf_counter()
     start_table = table.ParagraphTable.load(data_dir / "table")
     assert start_table is not None, "copy_without leaves a current table"
-    rows = start_table.updated(store.fingerprint(), added=store.get(ids)[:3])
+    stored = store.metadata_of(ids)
+    rows = start_table.updated(store.fingerprint(), added=(list(stored), list(stored.values())))
     rows.save(data_dir / "table")
     del ids
     table_done = time.perf_counter()

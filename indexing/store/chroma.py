@@ -293,6 +293,19 @@ class ParagraphStore:
             vectors = np.asarray(page["embeddings"], dtype=np.float32)
             yield list(page["ids"]), vectors, [dict(m) for m in page["metadatas"]], list(page["documents"])
 
+    def scan_metadata(self) -> Iterator[tuple[list[str], list[dict[str, Any]], list[str | None]]]:
+        """Every chunk without its vector, page by page: ids, metadata and (old indexes only) documents."""
+        for page in self._pages(["metadatas", "documents"]):
+            yield list(page["ids"]), [dict(m) for m in page["metadatas"]], list(page["documents"])
+
+    def vectors_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the given chunk ids, as float32 arrays (one lookup by primary key)."""
+        if not ids:
+            return {}
+        page = self.collection.get(ids=list(ids), include=["embeddings"])  # type: ignore[list-item]
+        vectors = page["embeddings"] if page["embeddings"] is not None else []
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(page["ids"], vectors, strict=True)}
+
     def get(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray, list[dict[str, Any]], list[str | None]]:
         """The given chunks (missing ids left out): ids, vectors, metadata, documents."""
         out_ids: list[str] = []
@@ -362,6 +375,10 @@ class ParagraphStore:
         for chunk_id, meta in after.items():
             fingerprint.add(chunk_id, meta)
         self._set_fingerprint(str(fingerprint))
+
+    def metadata_of(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Chunk id -> metadata for the given ids (missing ids left out)."""
+        return self._current(ids)
 
     def _current(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}

@@ -1,7 +1,8 @@
 """The ParagraphIndex over Chroma and the row table: HNSW for neighbours, arrays for the rest.
 
 Chroma answers the nearest-neighbour query with ids and distances only (no metadata
-read from SQLite); every other lookup is a row of the memory-mapped table.
+read from SQLite) and the vectors of a question's BM25-only candidates (one lookup by
+primary key); every record is a row of the memory-mapped table.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from indexing.store.table import ParagraphTable
 
 
 class ChromaTableIndex:
-    """ParagraphIndex: Chroma's HNSW for search, the row table for records and vectors."""
+    """ParagraphIndex: Chroma's HNSW for search and vectors, the row table for records."""
 
     def __init__(self, store: ParagraphStore, table: ParagraphTable) -> None:
         self.store = store
@@ -38,12 +39,14 @@ class ChromaTableIndex:
         return {pid: scores[pid] for pid in best}
 
     def vectors(self, paragraph_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Chunk vectors of the given paragraphs, straight from the table."""
+        """Chunk vectors of the given paragraphs: chunk ids from the table, vectors from Chroma by id."""
+        groups = {pid: self.table.chunk_ids_of([pid]) for pid in paragraph_ids}
+        found = self.store.vectors_of([i for ids in groups.values() for i in ids])
         out: dict[str, np.ndarray] = {}
-        for pid in paragraph_ids:
-            row = self.table.paragraph_row(pid)
-            if row >= 0:
-                out[pid] = np.asarray(self.table.vectors[self.table.chunk_rows(row)])
+        for pid, ids in groups.items():
+            rows = [found[i] for i in ids if i in found]
+            if rows:
+                out[pid] = np.stack(rows)
         return out
 
     def paragraph(self, paragraph_id: str) -> StoredParagraph | None:

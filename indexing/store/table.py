@@ -1,22 +1,29 @@
-"""The row table: every chunk's vector and metadata in memory-mapped arrays, keyed by row.
+"""The row table: every chunk's metadata in memory-mapped arrays, keyed by row.
 
-The hot path needs, per question, the records of the final paragraphs and the vectors
-of the candidates only BM25 found. Asking Chroma for them costs a SQLite scan each
-(`paragraph_id $in`, 31 ms at 100k paragraphs); here they are array lookups. The
-table is derived from Chroma, saved beside the lexical index under the store's
-fingerprint, loaded once per process (memory-mapped, so the OS shares and pages it)
-and rebuilt or patched whenever the fingerprint moves.
+The hot path needs, per question, the records of the final paragraphs. Asking Chroma
+for them costs a SQLite scan each (`paragraph_id $in`, 31 ms at 100k paragraphs); here
+they are array lookups. The table is derived from Chroma, saved beside the lexical
+index under the store's fingerprint, loaded once per process (memory-mapped, so the OS
+shares and pages it) and patched whenever the fingerprint moves.
 
 Rows are chunks sorted by id; each row's metadata is kept as the JSON Chroma holds
 (minus llama-index's old node JSON), so fields added to the metadata later cost
-nothing here. The trade-off: the table doubles the vectors on disk (1.5 KB a chunk
-at 384 dimensions) to take SQLite off the hot path.
+nothing here. Vectors are not kept: Chroma has them, and the few a question needs
+(its BM25-only candidates) are one lookup by primary key there (≈ 1.5 ms at 100k),
+where a copy here cost 1.8 KB a paragraph on disk.
+
+Records live in append-only segment files: a patch writes only the new records to a
+new segment and hard-links the old ones into the new snapshot, so a refresh of a few
+paragraphs neither re-reads nor rewrites the others. Segments are merged into one
+when they hold more dead records than live ones, or grow too many.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +42,10 @@ from indexing.store.chroma import (
 
 log = logging.getLogger(__name__)
 
-FORMAT = "table-v1"
+FORMAT = "table-v2"
 # llama-index's node JSON repeats the text and every field; never worth keeping.
 _DROPPED = ("_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id")
+_MAX_SEGMENTS = 16
 
 
 def _record(meta: dict[str, Any], document: str | None) -> bytes:
@@ -48,106 +56,147 @@ def _record(meta: dict[str, Any], document: str | None) -> bytes:
     return json.dumps(kept, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
-def _blob(records: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    offsets = np.zeros(len(records) + 1, dtype=np.int64)
-    np.cumsum([len(r) for r in records], out=offsets[1:])
-    return np.frombuffer(b"".join(records), dtype=np.uint8), offsets
+def _keys(values: Sequence[str]) -> np.ndarray:
+    return np.array([v.encode("utf-8") for v in values], dtype=bytes) if len(values) else np.array([], "S1")
 
 
 @dataclass
 class ParagraphTable:
-    """Chunks sorted by id: vectors, metadata records, and the grouping into paragraphs."""
+    """Chunks sorted by id: metadata records, and the grouping into paragraphs."""
 
     fingerprint: str
     chunk_ids: np.ndarray  # bytes, sorted
-    vectors: np.ndarray  # float32, one row per chunk
-    blob: np.ndarray  # uint8: every chunk's JSON record, back to back
-    offsets: np.ndarray  # int64: record i is blob[offsets[i]:offsets[i + 1]]
+    chunk_number: np.ndarray  # int32: each chunk's place in its paragraph
+    record_segment: np.ndarray  # uint16: the segment holding each chunk's JSON record
+    record_start: np.ndarray  # int64: ... at this byte offset
+    record_length: np.ndarray  # int32: ... this many bytes long
     paragraph_ids: np.ndarray  # bytes, sorted
     chunk_paragraph: np.ndarray  # int32: the paragraph row of each chunk
     first_chunk: np.ndarray  # int32: each paragraph's chunk 0 row
     by_paragraph: np.ndarray  # int32: chunk rows grouped by paragraph row
     group_start: np.ndarray  # int64: paragraph p's chunks are by_paragraph[group_start[p]:group_start[p + 1]]
+    segments: list[np.ndarray]  # uint8 record segments (memory-mapped once saved)
+    segment_names: list[str]  # their file names; "" for one not yet written
 
     # -- building ----------------------------------------------------------------------
 
     @classmethod
-    def from_rows(
-        cls, fingerprint: str, ids: Sequence[str], vectors: np.ndarray, records: Sequence[bytes]
+    def _arranged(
+        cls,
+        fingerprint: str,
+        ids: np.ndarray,
+        pids: np.ndarray,
+        numbers: np.ndarray,
+        where: tuple[np.ndarray, np.ndarray, np.ndarray],
+        segments: list[np.ndarray],
+        names: list[str],
     ) -> ParagraphTable:
-        """A table from unordered rows (id, vector, JSON record)."""
-        keys = np.array([i.encode("utf-8") for i in ids], dtype=bytes) if len(ids) else np.array([], "S1")
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        vectors = np.ascontiguousarray(vectors[order], dtype=np.float32) if len(ids) else vectors
-        records = [records[i] for i in order]
-        metas = [json.loads(r) for r in records]
-        pids = np.array([str(m["paragraph_id"]).encode("utf-8") for m in metas], dtype=bytes)
-        if not len(pids):
-            pids = np.array([], "S1")
-        paragraph_ids = np.unique(pids)
+        """A table from unordered rows: ids, paragraph ids, chunk numbers, record places."""
+        order = np.argsort(ids, kind="stable")
+        ids, pids, numbers = ids[order], pids[order], numbers[order].astype(np.int32)
+        segment, start, length = (a[order] for a in where)
+        paragraph_ids = np.unique(pids) if len(pids) else np.array([], "S1")
         chunk_paragraph = np.searchsorted(paragraph_ids, pids).astype(np.int32)
-        chunk_number = np.array([int(m.get("chunk", 0)) for m in metas], dtype=np.int32)
-        by_paragraph = np.lexsort((chunk_number, chunk_paragraph)).astype(np.int32)
+        by_paragraph = np.lexsort((numbers, chunk_paragraph)).astype(np.int32)
         counts = np.bincount(chunk_paragraph, minlength=len(paragraph_ids))
         group_start = np.zeros(len(paragraph_ids) + 1, dtype=np.int64)
         np.cumsum(counts, out=group_start[1:])
         first_chunk = by_paragraph[group_start[:-1]] if len(paragraph_ids) else np.zeros(0, np.int32)
-        blob, offsets = _blob(records)
         return cls(
             fingerprint=fingerprint,
-            chunk_ids=keys,
-            vectors=vectors,
-            blob=blob,
-            offsets=offsets,
+            chunk_ids=ids,
+            chunk_number=numbers,
+            record_segment=segment.astype(np.uint16),
+            record_start=start.astype(np.int64),
+            record_length=length.astype(np.int32),
             paragraph_ids=paragraph_ids,
             chunk_paragraph=chunk_paragraph,
             first_chunk=first_chunk.astype(np.int32),
             by_paragraph=by_paragraph,
             group_start=group_start,
+            segments=segments,
+            segment_names=names,
         )
 
     @classmethod
+    def from_rows(cls, fingerprint: str, ids: Sequence[str], records: Sequence[bytes]) -> ParagraphTable:
+        """A table from unordered rows (id, JSON record), its records in one segment."""
+        metas = [json.loads(r) for r in records]
+        pids = _keys([str(m["paragraph_id"]) for m in metas])
+        numbers = np.array([int(m.get("chunk", 0)) for m in metas], dtype=np.int32)
+        lengths = np.array([len(r) for r in records], dtype=np.int64)
+        starts = np.zeros(len(records), dtype=np.int64)
+        if len(records) > 1:
+            np.cumsum(lengths[:-1], out=starts[1:])
+        segment = np.frombuffer(b"".join(records), dtype=np.uint8)
+        where = (np.zeros(len(records), np.uint16), starts, lengths)
+        return cls._arranged(fingerprint, _keys(ids), pids, numbers, where, [segment], [""])
+
+    @classmethod
     def from_store(cls, store: ParagraphStore, fingerprint: str | None = None) -> ParagraphTable:
-        """Read every chunk from Chroma (a full scan: once per store change at most)."""
+        """Read every chunk's metadata from Chroma (a full scan: once per store at most)."""
         fingerprint = fingerprint or store.fingerprint()
         ids: list[str] = []
-        parts: list[np.ndarray] = []
         records: list[bytes] = []
-        for page_ids, vectors, metas, documents in store.scan():
+        for page_ids, metas, documents in store.scan_metadata():
             ids.extend(page_ids)
-            parts.append(vectors)
             records.extend(_record(m, d) for m, d in zip(metas, documents, strict=True))
-        vectors = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
-        return cls.from_rows(fingerprint, ids, vectors, records)
+        return cls.from_rows(fingerprint, ids, records)
 
     def updated(
         self,
         fingerprint: str,
         removed: Iterable[str] = (),
-        added: tuple[Sequence[str], np.ndarray, Sequence[dict[str, Any]]] | None = None,
+        added: tuple[Sequence[str], Sequence[dict[str, Any]]] | None = None,
         changed: dict[str, dict[str, Any]] | None = None,
     ) -> ParagraphTable:
-        """This table after a write: chunks removed, added (with vectors) and re-described."""
+        """This table after a write: chunks removed, added and re-described.
+
+        Only the new records are encoded; they go to a new segment, and every other
+        row keeps its place in the segments it had.
+        """
         changed = changed or {}
-        drop = set(removed) | set(changed) | set(added[0] if added else ())
-        keep = [row for row in range(len(self.chunk_ids)) if self.chunk_id(row) not in drop]
-        ids = [self.chunk_id(row) for row in keep]
-        records = [self.record_bytes(row) for row in keep]
-        parts = [self.vectors[keep]] if keep else []
-        for chunk_id, meta in changed.items():
-            row = self.row_of(chunk_id)
-            if row >= 0:
-                ids.append(chunk_id)
-                records.append(_record(meta, None))
-                parts.append(self.vectors[row : row + 1])
-        if added and len(added[0]):
-            ids.extend(added[0])
-            records.extend(_record(m, None) for m in added[2])
-            parts.append(np.asarray(added[1], dtype=np.float32))
-        dim = self.vectors.shape[1] if self.vectors.ndim == 2 else 0
-        vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
-        return ParagraphTable.from_rows(fingerprint, ids, vectors, records)
+        new_ids = [i for i in changed if self.row_of(i) >= 0]
+        new_metas = [changed[i] for i in new_ids]
+        if added:
+            new_ids.extend(added[0])
+            new_metas.extend(added[1])
+        drop = [*removed, *new_ids]
+        keep = np.ones(len(self), dtype=bool)
+        rows = self.rows_of(drop)
+        keep[rows[rows >= 0]] = False
+        records = [_record(m, None) for m in new_metas]
+        lengths = np.array([len(r) for r in records], dtype=np.int64)
+        starts = np.zeros(len(records), dtype=np.int64)
+        if len(records) > 1:
+            np.cumsum(lengths[:-1], out=starts[1:])
+        segments, names = list(self.segments), list(self.segment_names)
+        if records:
+            segments.append(np.frombuffer(b"".join(records), dtype=np.uint8))
+            names.append("")
+        where = (
+            np.concatenate([self.record_segment[keep], np.full(len(records), len(segments) - 1, np.uint16)]),
+            np.concatenate([self.record_start[keep], starts]),
+            np.concatenate([self.record_length[keep], lengths]),
+        )
+        ids = np.concatenate([self.chunk_ids[keep], _keys(new_ids)])
+        new_pids = _keys([str(m["paragraph_id"]) for m in new_metas])
+        pids = np.concatenate([self.paragraph_ids[self.chunk_paragraph[keep]], new_pids])
+        numbers = np.concatenate([self.chunk_number[keep], [int(m.get("chunk", 0)) for m in new_metas]])
+        table = ParagraphTable._arranged(fingerprint, ids, pids, numbers, where, segments, names)
+        return table.compacted() if table._wasteful() else table
+
+    def _wasteful(self) -> bool:
+        live = int(self.record_length.sum())
+        total = sum(len(s) for s in self.segments)
+        return len(self.segments) > _MAX_SEGMENTS or total > 2 * live + (1 << 20)
+
+    def compacted(self) -> ParagraphTable:
+        """The same rows with every live record in one segment."""
+        rows = range(len(self))
+        return ParagraphTable.from_rows(
+            self.fingerprint, [self.chunk_id(r) for r in rows], [self.record_bytes(r) for r in rows]
+        )
 
     # -- lookups -----------------------------------------------------------------------
 
@@ -167,7 +216,7 @@ class ParagraphTable:
         """Rows of the given chunk ids; -1 for ids the table does not hold."""
         if not len(self.chunk_ids) or not chunk_ids:
             return np.full(len(chunk_ids), -1, dtype=np.int64)
-        keys = np.array([i.encode("utf-8") for i in chunk_ids], dtype=bytes)
+        keys = _keys(chunk_ids)
         rows = np.searchsorted(self.chunk_ids, keys)
         rows = np.minimum(rows, len(self.chunk_ids) - 1)
         return np.where(self.chunk_ids[rows] == keys, rows, -1)
@@ -188,7 +237,9 @@ class ParagraphTable:
 
     def record_bytes(self, row: int) -> bytes:
         """The stored JSON of a chunk row."""
-        return self.blob[self.offsets[row] : self.offsets[row + 1]].tobytes()
+        start = int(self.record_start[row])
+        segment = self.segments[int(self.record_segment[row])]
+        return segment[start : start + int(self.record_length[row])].tobytes()
 
     def metadata(self, row: int) -> dict[str, Any]:
         """The metadata of a chunk row, as Chroma holds it."""
@@ -213,17 +264,32 @@ class ParagraphTable:
         out = [self.paragraph_at(row) for row in range(self.paragraph_count)]
         return sorted(out, key=lambda p: (p.source, p.paragraph))
 
-    def chunk_metadata(self) -> dict[str, dict[str, Any]]:
-        """Chunk id -> metadata as the indexer compares it (see `comparable_metadata`)."""
-        return {self.chunk_id(row): comparable_metadata(self.metadata(row)) for row in range(len(self))}
+    def chunk_ids_of(self, paragraph_ids: Iterable[str]) -> list[str]:
+        """Chunk ids of the given paragraphs (ids the table does not hold are left out)."""
+        out: list[str] = []
+        for pid in paragraph_ids:
+            row = self.paragraph_row(pid)
+            if row >= 0:
+                out.extend(self.chunk_id(int(r)) for r in self.chunk_rows(row))
+        return out
+
+    def chunk_metadata(self, chunk_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Chunk id -> metadata as the indexer compares it (see `comparable_metadata`), all or some."""
+        if chunk_ids is None:
+            rows: Iterable[int] = range(len(self))
+        else:
+            found = self.rows_of(list(chunk_ids))
+            rows = (int(r) for r in found[found >= 0])
+        return {self.chunk_id(row): comparable_metadata(self.metadata(row)) for row in rows}
 
     # -- persistence ---------------------------------------------------------------------
 
     _ARRAYS = (
         "chunk_ids",
-        "vectors",
-        "blob",
-        "offsets",
+        "chunk_number",
+        "record_segment",
+        "record_start",
+        "record_length",
         "paragraph_ids",
         "chunk_paragraph",
         "first_chunk",
@@ -232,15 +298,32 @@ class ParagraphTable:
     )
 
     def save(self, root: Path) -> None:
-        """Write this table beside older ones and make it the current one."""
+        """Write this table beside older ones and make it the current one.
+
+        Segments already on disk are hard-linked from the current snapshot (they never
+        change once written); only new ones are written.
+        """
+        previous = snapshots.current(root)
+        names = list(self.segment_names)
+        for i, name in enumerate(names):
+            if not name:
+                digest = hashlib.sha1(self.fingerprint.encode() + str(i).encode()).hexdigest()[:16]
+                names[i] = f"records-{digest}.bin"
 
         def write(folder: Path) -> None:
             for name in self._ARRAYS:
                 np.save(folder / f"{name}.npy", getattr(self, name), allow_pickle=False)
-            meta = {"format": FORMAT, "fingerprint": self.fingerprint}
+            for name, segment, known in zip(names, self.segments, self.segment_names, strict=True):
+                old = previous / name if previous is not None and known else None
+                if old is not None and old.is_file():
+                    os.link(old, folder / name)
+                else:
+                    np.asarray(segment, dtype=np.uint8).tofile(folder / name)
+            meta = {"format": FORMAT, "fingerprint": self.fingerprint, "segments": names}
             (folder / "isnad.json").write_text(json.dumps(meta), encoding="utf-8")
 
         snapshots.publish(root, snapshots.folder_name(FORMAT, self.fingerprint), write)
+        self.segment_names = names
 
     @classmethod
     def load(cls, root: Path) -> ParagraphTable | None:
@@ -256,10 +339,19 @@ class ParagraphTable:
                 name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
                 for name in cls._ARRAYS
             }
+            names = [str(n) for n in meta["segments"]]
+            segments = [_map(folder / n) for n in names]
         except (OSError, ValueError, KeyError) as exc:
             log.info("row table unreadable, will rebuild: %s", exc)
             return None
-        return cls(fingerprint=str(meta["fingerprint"]), **arrays)
+        return cls(fingerprint=str(meta["fingerprint"]), segments=segments, segment_names=names, **arrays)
+
+
+def _map(path: Path) -> np.ndarray:
+    """A segment file, memory-mapped (an empty one as an empty array: mmap refuses those)."""
+    if path.stat().st_size == 0:
+        return np.zeros(0, dtype=np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r")
 
 
 def load_or_build(

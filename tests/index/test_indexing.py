@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from indexing import pipeline
 from indexing.errors import IndexLockedError
 from indexing.lock import DataDirLock
 from indexing.pipeline import Indexer, build_indexer
 from indexing.store.lexical import LexicalIndex
+from indexing.store.table import ParagraphTable
 
 pytestmark = pytest.mark.slow  # every test here indexes with the real embedder
 
@@ -185,3 +188,45 @@ def test_cli_refuses_while_another_indexer_runs(write_corpus, isolated_env: Path
     with DataDirLock(isolated_env):
         result = isnad("index", "--corpus", str(corpus), env_data=isolated_env)
     assert result.returncode != 0 and "another indexer" in result.stderr
+
+
+def test_refresh_parses_only_changed_articles_and_ends_where_a_full_run_would(
+    indexer: Indexer, write_corpus, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = write_corpus({"a.txt": A, "b.txt": B, "c.txt": C})
+    run(indexer, corpus)
+    parsed: list[list[str]] = []
+    real_parse = pipeline.parse_sources
+
+    def spy(sources):  # type: ignore[no-untyped-def]
+        parsed.append([s.source for s in sources])
+        return real_parse(sources)
+
+    monkeypatch.setattr(pipeline, "parse_sources", spy)
+    assert run(indexer, corpus).unchanged == 5 and parsed == []  # nothing changed, nothing parsed
+    (corpus / "c.txt").write_text(C.replace("3 في المئة", "5 في المئة"), encoding="utf-8")
+    new = "خبر جديد\n\nافتتحت البلدية حديقة عامة جديدة في وسط المدينة.\n"
+    (corpus / "d.txt").write_text(new, encoding="utf-8")
+    report = run(indexer, corpus)
+    assert parsed == [["c.txt", "d.txt"]]
+    assert (report.added, report.removed, report.embedded, report.paragraphs) == (2, 1, 2, 6)
+    assert report.unchanged == 4
+    # A paragraph shared with an unchanged article: every article is planned again.
+    (corpus / "e.txt").write_text(B, encoding="utf-8")
+    parsed.clear()
+    run(indexer, corpus)
+    assert parsed == [["e.txt"], ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]]
+    shared = stored(indexer)[("a.txt", 2)]
+    assert ("e.txt", 4) in [(o.source, o.paragraph) for o in shared.occurrences]
+    # Forget the manifest: a run that plans everything finds nothing to change.
+    snapshot = stored(indexer)
+    shutil.rmtree(isolated_env / "sources")
+    parsed.clear()
+    again = run(indexer, corpus)
+    assert len(parsed[0]) == 5
+    assert (again.added, again.removed, again.updated, again.embedded) == (0, 0, 0, 0)
+    assert stored(indexer) == snapshot
+    rows = ParagraphTable.load(isolated_env / "table")
+    assert rows is not None and rows.fingerprint == indexer.store.fingerprint()
+    expected = sorted(p.paragraph_id for p in snapshot.values())
+    assert sorted(p.paragraph_id for p in rows.paragraphs()) == expected
