@@ -91,10 +91,6 @@ class OnnxE5Embedding(BaseEmbedding):
     def class_name(cls) -> str:
         return "OnnxE5Embedding"
 
-    def token_count(self, text: str) -> int:
-        """Tokens the model reads for a passage (prefix and specials included)."""
-        return int(self._encoder.token_count(text))
-
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._encoder.encode([query], query=True)[0].tolist()
 

@@ -188,7 +188,15 @@ def scripted_answer(text: str, cited: Sequence[tuple[str, int, str, str]] = (), 
         for source, n, title, body in cited
     ]
     citations = [
-        Citation(i, p.paragraph.source, p.paragraph.title, p.paragraph.paragraph, p.paragraph.text, 0.9)
+        Citation(
+            i,
+            p.paragraph.paragraph_id,
+            p.paragraph.source,
+            p.paragraph.title,
+            p.paragraph.number,
+            p.paragraph.text,
+            0.9,
+        )
         for i, p in enumerate(passages, 1)
     ]
     return Answer(

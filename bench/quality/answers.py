@@ -43,7 +43,7 @@ class AskRecord:
 
 def cited_locations(answer: Answer) -> list[frozenset[Location]]:
     """Places each citation points at, with the copies its paragraph has elsewhere."""
-    known = {(p.paragraph.source, p.paragraph.paragraph): locations(p.paragraph) for p in answer.retrieved}
+    known = {(p.paragraph.source, p.paragraph.number): locations(p.paragraph) for p in answer.retrieved}
     return [
         known.get((c.source, c.paragraph), frozenset({(c.source, c.paragraph)})) for c in answer.citations
     ]

@@ -24,8 +24,8 @@ Hit = frozenset[Location]
 
 def locations(paragraph: StoredParagraph) -> Hit:
     """Every (source, paragraph) where a stored paragraph occurs."""
-    places = {(paragraph.source, paragraph.paragraph)}
-    places.update((o.source, o.paragraph) for o in paragraph.occurrences)
+    places = {(paragraph.source, paragraph.number)}
+    places.update((o.source, o.number) for o in paragraph.occurrences)
     return frozenset(places)
 
 

@@ -23,6 +23,8 @@ from bot.qa.sources import with_attribution
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
+    from indexing.store.chroma import StoredParagraph
+
 EMPTY_QUESTION = "اكتب سؤالك عن الأخبار المفهرسة، وسأجيب مع ذكر المصادر."
 _DEFAULT_CONVERSATION = "default"
 
@@ -38,9 +40,10 @@ class Citation:
     """A cited paragraph, numbered as in the answer text."""
 
     n: int
+    paragraph_id: str  # the index's id of the paragraph, what feedback is recorded against
     source: str
     title: str
-    paragraph: int
+    paragraph: int  # its 1-based number in the file, as the answer JSON names it
     text: str
     score: float
     url: str = ""
@@ -71,9 +74,10 @@ class Citation:
         p = passage.paragraph
         return cls(
             n=n,
+            paragraph_id=p.paragraph_id,
             source=p.source,
             title=p.title,
-            paragraph=p.paragraph,
+            paragraph=p.number,
             text=p.text,
             score=passage.score,
             url=p.url,
@@ -114,7 +118,7 @@ class Answer:
                 "retrieved": [
                     {
                         "source": p.paragraph.source,
-                        "paragraph": p.paragraph.paragraph,
+                        "paragraph": p.paragraph.number,
                         "title": p.paragraph.title,
                         "text": p.paragraph.text,
                         "score": round(p.score, 4),
@@ -152,6 +156,14 @@ class Engine:
         self.memory = memory or ConversationMemory()
         self.rewriter = rewriter or FollowUpRewriter(evidence)
         self.top_k = top_k
+
+    def paragraphs(self) -> list[StoredParagraph]:
+        """Every paragraph of the index it answers from, ordered by source and number."""
+        return self.retriever.store.paragraphs()
+
+    def indexed_chunks(self) -> int:
+        """How many chunks that index holds (the health check's probe)."""
+        return self.retriever.store.count()
 
     def answerable(self, ranking: Ranking) -> bool:
         """Whether the best candidate plausibly answers the question.

@@ -105,7 +105,7 @@ def source_block(prompt: Prompt, n: int, passage: Passage, text: str | None = No
         n=n,
         title=_defang(paragraph.title or NO_TITLE),
         source=_defang(paragraph.source),
-        paragraph=paragraph.paragraph,
+        paragraph=paragraph.number,
         text=_defang(paragraph.text if text is None else text),
     )
 

@@ -145,7 +145,7 @@ def build_application(
             metrics=metrics,
         )
         metrics.paragraphs.set(archive.paragraphs)
-        health.index_check = lambda: services.engine.retriever.store.count()
+        health.index_check = lambda: services.engine.indexed_chunks()
         if config.webhook_url and config.state_url and isinstance(store, SqlState):
             services.turns = Turns(ChatTurns(store))
         settle_heap()  # once, before serving: full collections would otherwise stall the loop

@@ -66,7 +66,7 @@ class RefreshStatus:
 
 def describe_archive(engine: Engine) -> Archive:
     """Count the engine's indexed paragraphs and files and pick one headline per file."""
-    paragraphs = engine.retriever.store.paragraphs()
+    paragraphs = engine.paragraphs()
     files: dict[str, str] = {}
     for p in paragraphs:
         for occurrence in p.occurrences or ():

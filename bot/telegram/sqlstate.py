@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from bot.qa.conversation import ConversationMemory, Turn
 from bot.qa.engine import Answer
 from bot.telegram.migrations import MIGRATIONS
-from bot.telegram.state import Stats, StoredAnswer, StoredCitation, paragraph_ids
+from bot.telegram.state import Stats, StoredAnswer, StoredCitation
 
 Row = dict[str, Any]
 SCHEMA_LOCK = 0x69736E616401  # advisory lock keys: "isnad" and a number
@@ -160,7 +160,6 @@ class SqlState:
         self, chat_id: int, user_id: int | None, conversation: str, answer: Answer, seconds: float
     ) -> int:
         """Keep an answer and its citations (with paragraph ids); returns its id."""
-        ids = paragraph_ids(answer)
         with self.dialect.transaction() as tx:
             answer_id = int(
                 tx.value(
@@ -183,7 +182,7 @@ class SqlState:
                 "INSERT INTO citations (answer_id, n, paragraph_id, source, paragraph, title, text)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (answer_id, c.n, ids[c.n], c.source, c.paragraph, c.title, c.text)
+                    (answer_id, c.n, c.paragraph_id, c.source, c.paragraph, c.title, c.text)
                     for c in answer.citations
                 ],
             )

@@ -60,15 +60,6 @@ class Stats:
     slowest_seconds: float
 
 
-def paragraph_ids(answer: Answer) -> dict[int, str]:
-    """Citation number -> the index's paragraph id, found among the passages the engine ranked."""
-    by_place = {
-        (p.paragraph.source, p.paragraph.paragraph): p.paragraph.paragraph_id for p in answer.retrieved
-    }
-    # A citation always comes from a retrieved passage; the fallback only guards odd answerers.
-    return {c.n: by_place.get((c.source, c.paragraph), f"{c.source}#{c.paragraph}") for c in answer.citations}
-
-
 class BotState(Protocol):
     """The bot's durable state; each write is one transaction."""
 

@@ -50,6 +50,6 @@ def render_debug(passages: list[Passage]) -> str:
         text = printable(p.paragraph.text[:60]) + ("…" if len(p.paragraph.text) > 60 else "")
         rows.append(
             f"{rank:>4}  {p.fused:+.2f}  {p.bm25:5.2f}  {p.dense:.3f}  "
-            f"{printable(p.paragraph.source)}#{p.paragraph.paragraph}  {RLM}{text}"
+            f"{printable(p.paragraph.source)}#{p.paragraph.number}  {RLM}{text}"
         )
     return "\n".join(rows)

@@ -94,7 +94,7 @@ class Occurrence:
     """One place a paragraph appears: file and 1-based paragraph number (and its article's outlet/URL)."""
 
     source: str
-    paragraph: int
+    number: int
     outlet: str = ""
     url: str = ""
 
@@ -105,7 +105,7 @@ class StoredParagraph:
 
     paragraph_id: str
     source: str
-    paragraph: int
+    number: int  # 1-based paragraph number in its file; `paragraph` in the answer JSON
     text: str
     headline: str
     section: str
@@ -134,7 +134,7 @@ def encode_occurrences(occurrences: Iterable[Occurrence]) -> str:
     """
     return json.dumps(
         [
-            [o.source, o.paragraph, o.outlet, o.url] if o.outlet or o.url else [o.source, o.paragraph]
+            [o.source, o.number, o.outlet, o.url] if o.outlet or o.url else [o.source, o.number]
             for o in occurrences
         ],
         ensure_ascii=False,
@@ -173,7 +173,7 @@ def paragraph_from_metadata(meta: dict[str, Any], document: str | None = None) -
     return StoredParagraph(
         paragraph_id=str(meta["paragraph_id"]),
         source=source,
-        paragraph=number,
+        number=number,
         text=text,
         headline=str(meta.get("headline", "")),
         section=str(meta.get("section", "")),
@@ -450,7 +450,7 @@ class ParagraphStore:
             for meta, document in zip(page["metadatas"], page["documents"], strict=True):
                 if int(meta.get("chunk", 0)) == 0:
                     seen.setdefault(str(meta["paragraph_id"]), paragraph_from_metadata(meta, document))
-        return sorted(seen.values(), key=lambda p: (p.source, p.paragraph))
+        return sorted(seen.values(), key=lambda p: (p.source, p.number))
 
     def scan_fingerprint(self) -> Fingerprint:
         """The fingerprint computed from every chunk (the slow path)."""

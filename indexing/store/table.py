@@ -262,7 +262,7 @@ class ParagraphTable:
     def paragraphs(self) -> list[StoredParagraph]:
         """Every paragraph, ordered by source and paragraph number."""
         out = [self.paragraph_at(row) for row in range(self.paragraph_count)]
-        return sorted(out, key=lambda p: (p.source, p.paragraph))
+        return sorted(out, key=lambda p: (p.source, p.number))
 
     def chunk_ids_of(self, paragraph_ids: Iterable[str]) -> list[str]:
         """Chunk ids of the given paragraphs (ids the table does not hold are left out)."""

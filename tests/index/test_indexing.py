@@ -54,7 +54,7 @@ def indexer(isolated_env: Path) -> Indexer:
 
 
 def stored(indexer: Indexer) -> dict[tuple[str, int], object]:
-    return {(p.source, p.paragraph): p for p in indexer.store.paragraphs()}
+    return {(p.source, p.number): p for p in indexer.store.paragraphs()}
 
 
 def test_first_run_indexes_and_second_run_changes_nothing(indexer: Indexer, write_corpus) -> None:
@@ -73,7 +73,7 @@ def test_duplicate_paragraph_is_stored_once_with_every_place(indexer: Indexer, w
     run(indexer, write_corpus({"a.txt": A, "b.txt": B}))
     paragraphs = stored(indexer)
     shared = paragraphs[("a.txt", 2)]
-    assert [(o.source, o.paragraph) for o in shared.occurrences] == [("a.txt", 2), ("b.txt", 4)]
+    assert [(o.source, o.number) for o in shared.occurrences] == [("a.txt", 2), ("b.txt", 4)]
     assert ("b.txt", 4) not in paragraphs
     assert shared.headline == "اجتماع وزراء الخارجية العرب في القاهرة"
     assert not any("تعليق" in p.text or "الأعلى" in p.text for p in paragraphs.values())
@@ -217,7 +217,7 @@ def test_refresh_parses_only_changed_articles_and_ends_where_a_full_run_would(
     run(indexer, corpus)
     assert parsed == [["e.txt"], ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]]
     shared = stored(indexer)[("a.txt", 2)]
-    assert ("e.txt", 4) in [(o.source, o.paragraph) for o in shared.occurrences]
+    assert ("e.txt", 4) in [(o.source, o.number) for o in shared.occurrences]
     # Forget the manifest: a run that plans everything finds nothing to change.
     snapshot = stored(indexer)
     shutil.rmtree(isolated_env / "sources")

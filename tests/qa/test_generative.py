@@ -36,7 +36,7 @@ def passage(n: int, text: str, headline: str = "قمة الرياض") -> Passage
     paragraph = StoredParagraph(
         paragraph_id=f"pid-{n}",
         source=f"00{n}_news.txt",
-        paragraph=n + 3,
+        number=n + 3,
         text=text,
         headline=headline,
         section="",
@@ -258,7 +258,7 @@ def test_prompt_holds_question_numbered_sources_and_rules(
     for n, p in enumerate(PASSAGES, 1):
         block = (
             f"<<<المصدر [{n}]>>>\nالعنوان: {p.paragraph.headline}\n"
-            f"الملف: {p.paragraph.source}، الفقرة {p.paragraph.paragraph}\n"
+            f"الملف: {p.paragraph.source}، الفقرة {p.paragraph.number}\n"
             f"النص: {p.paragraph.text}\n<<<نهاية المصدر [{n}]>>>"
         )
         assert block in user

@@ -24,14 +24,9 @@ CANARY = "CANARY-7f3a9c"
 SECRET = "sk-live-do-not-leak-5521"
 
 
-@pytest.fixture(scope="module")
-def engine(seeds_data: Path) -> Engine:
-    return build(seeds_data)
-
-
 @pytest.mark.parametrize("question", ODD_QUESTIONS, ids=range(len(ODD_QUESTIONS)))
-def test_odd_questions_get_a_sane_arabic_reply(engine: Engine, question: str) -> None:
-    answer = engine.ask(question)
+def test_odd_questions_get_a_sane_arabic_reply(base_engine: Engine, question: str) -> None:
+    answer = base_engine.ask(question)
     assert answer.text
     assert re.search("[\u0600-\u06ff]", answer.text)  # Arabic, whatever was asked
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}

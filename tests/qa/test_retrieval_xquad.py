@@ -27,7 +27,7 @@ def test_hybrid_retrieval_holds_its_recall(tmp_path: Path) -> None:
     retriever = build(tmp_path / "data").retriever
     ranks = []
     for q in questions:
-        found = [(p.paragraph.source, p.paragraph.paragraph) for p in retriever.search(q.text, 10)]
+        found = [(p.paragraph.source, p.paragraph.number) for p in retriever.search(q.text, 10)]
         ranks.append(found.index((q.source, q.paragraph)) + 1 if (q.source, q.paragraph) in found else 0)
     n = len(ranks)
     r1 = sum(r == 1 for r in ranks) / n

@@ -134,7 +134,7 @@ def test_feedback_buttons_are_recorded_against_paragraph_ids(
     expected = next(
         p.paragraph.paragraph_id
         for p in base_engine.ask(TRUCKS).retrieved
-        if (p.paragraph.source, p.paragraph.paragraph) == ("000_b4ebc4adb0f988c0.txt", 69)
+        if (p.paragraph.source, p.paragraph.number) == ("000_b4ebc4adb0f988c0.txt", 69)
     )
     db = sqlite3.connect(bot.services.store.path)
     assert db.execute("SELECT user_id, vote FROM votes").fetchall() == [(503, 1)]  # the later vote wins

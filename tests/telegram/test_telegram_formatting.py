@@ -44,7 +44,9 @@ def answer(text: str, citations: list[Citation] | None = None, notice: str = "")
 
 
 def citation(n: int, text: str, title: str = "عنوان <الخبر> & ملحقه", source: str = "000_x.txt") -> Citation:
-    return Citation(n=n, source=source, title=title, paragraph=n * 7, text=text, score=0.9)
+    return Citation(
+        n=n, paragraph_id=f"pid-{n}", source=source, title=title, paragraph=n * 7, text=text, score=0.9
+    )
 
 
 def assert_valid(messages: list[str], limit: int = MAX_MESSAGE) -> None:
@@ -181,7 +183,7 @@ def test_source_line_links_the_headline_and_escapes_the_url() -> None:
     from bot.telegram.formatting import citation_block, render_block
 
     c = Citation(
-        n=2, source="p.html", title="عنوان <مهم>", paragraph=3, text="نص.", score=0.5,
+        n=2, paragraph_id="p2", source="p.html", title="عنوان <مهم>", paragraph=3, text="نص.", score=0.5,
         url='https://x.example/a?b=1&c="2"', published="2013-08-04T10:00:00+04:00", outlet="CNN بالعربية",
     )  # fmt: skip
     html_text = render_block(citation_block(c))
@@ -194,7 +196,13 @@ def test_a_source_without_headline_or_url_shows_a_label_and_its_file() -> None:
     from bot.telegram.formatting import citation_block, render_block
 
     c = Citation(
-        n=1, source="000_b4ebc4adb0f988c0.txt", title="", paragraph=4, text="وصفت المتحدثة " * 10, score=0.5
+        n=1,
+        paragraph_id="p1",
+        source="000_b4ebc4adb0f988c0.txt",
+        title="",
+        paragraph=4,
+        text="وصفت المتحدثة " * 10,
+        score=0.5,
     )
     html_text = render_block(citation_block(c))
     assert "«وصفت المتحدثة وصفت المتحدثة" in html_text and "000_b4ebc4adb0f988c0.txt، الفقرة 4" in html_text
