@@ -33,6 +33,7 @@ QUICK_STRIDE = 8  # 149 of the 1,190 questions, spread over every article
 FULL_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000,)
 GROWTH_QUESTIONS = {True: 60, False: 200}  # held-out questions timed at each corpus size
+SOAK_QUESTIONS = {True: 150, False: 1000}  # questions in one process for the memory figure
 BREAKDOWN_QUESTIONS = {True: 20, False: 50}
 THROUGHPUT_ARTICLES_QUICK = 2
 QUICK_POOL = 240
@@ -269,6 +270,39 @@ def speed_stage(args: argparse.Namespace, articles: list[Any], cache: Path) -> d
     d, o = out["query_threads"]["default"][-1], out["query_threads"]["one_thread"][-1]
     log(f"  p50 {d['p50']:.1f} vs {o['p50']:.1f} ms, p95 {d['p95']:.1f} vs {o['p95']:.1f} ms")
     out["throughput"] = throughput_stage(args, args.quick, articles)
+    out.update(steadiness_stage(args, seeds_data))
+    return out
+
+
+def steadiness_stage(args: argparse.Namespace, seeds_data: Path) -> dict[str, Any]:
+    """The bot's event loop under fifty chats at once, and memory over a long run of questions."""
+    from dataclasses import asdict
+
+    from bench.perf import load, soak
+
+    out: dict[str, Any] = {}
+    log(f"{load.CHATS} chats at once against isnad bot: the event loop's lag")
+    try:
+        out["load"] = load.run(seeds_data)
+        lagged = out["load"]
+        log(
+            f"  lag max {lagged['lag_max_ms']:.0f} ms (limit {load.MAX_LAG_MS:.0f}), "
+            f"{lagged['chats_in_order']}/{lagged['chats']} chats answered in order"
+        )
+    except (RuntimeError, OSError) as exc:
+        out["load_error"] = str(exc)
+        log(f"  the load run failed: {exc}")
+    count = SOAK_QUESTIONS[args.quick]
+    log(f"memory over {count} questions in one isnad ask --batch process")
+    with tempfile.TemporaryDirectory(prefix="soak-", dir=args.cache_dir) as tmp:
+        data = Path(tmp) / "data"
+        shutil.copytree(seeds_data, data, ignore=shutil.ignore_patterns("index.lock"))
+        run = soak.run(
+            soak.questions(count, args.xquad), data, Path(tmp), interval=0.1 if args.quick else 0.5
+        )
+    report = run.report(warmup=count // 10, span=max(count // 20, 5))
+    out["soak"] = {**asdict(report), "errors": run.errors, "max_growth_pct": soak.MAX_GROWTH_PCT}
+    log(f"  heap {report.warm_anon_mb:.0f} -> {report.end_anon_mb:.0f} MB ({report.anon_growth_pct:+.1f} %)")
     return out
 
 

@@ -46,6 +46,8 @@ def _value(v: Verdict) -> str:
         return f"{v.value:.0f} {v.unit}"
     if v.unit == "ratio":
         return f"{100 * v.value:+.1f}%"
+    if v.unit == "%":
+        return f"{v.value:+.1f}%"
     return f"{v.value:.3f}"
 
 
@@ -53,6 +55,8 @@ def _target(v: Verdict) -> str:
     sign = "≥" if v.higher_is_better else "≤"
     if v.unit == "ratio":
         return f"{sign} +{100 * v.target:.0f}%"
+    if v.unit == "%":
+        return f"{sign} +{v.target:g}%"
     if v.unit in ("ms", "s", "MB", "chars"):
         return f"{sign} {v.target:g} {v.unit}"
     return f"{sign} {v.target:g}"
@@ -68,6 +72,8 @@ def _verdict(v: Verdict) -> str:
             by = f"{amount} ({100 * size / v.target:.0f}% under the limit)"
         else:
             by = f"{amount} ({v.value / v.target:.1f}× the limit)"
+    elif v.unit == "%":
+        by = f"{size:.1f} points"
     else:
         by = f"{100 * size:.1f} points"
     return f"**PASS** by {by}" if v.passed else f"**MISS** by {by}"
@@ -362,6 +368,30 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
             "- **Engine process** (`python -m bench.perf.probe`: `bot.qa.engine.build` on the seeds index, "
             f"then {proc['questions']} questions{'; stands in for the bot' if not bot else ''}): peak RSS "
             f"{proc['max_rss_mb']:.0f} MB, engine built in {proc['build_s']:.2f} s."
+        )
+    lagged = speed.get("load")
+    if lagged:
+        add(
+            f"- **{lagged['chats']} chats at once** (`python -m bench.perf.load`: `isnad bot` with a "
+            f"heartbeat task on its event loop, {lagged['questions']} questions sent together): "
+            f"{lagged['chats_in_order']} of {lagged['chats']} chats got every answer in the order asked, the "
+            f"last {lagged['last_reply_s']:.1f} s after the questions went out; event-loop lag max "
+            f"{lagged['lag_max_ms']:.0f} ms (limit {lagged['max_lag_limit_ms']:.0f} ms), p99 "
+            f"{lagged['lag_p99_ms']:.0f} ms, median {lagged['lag_median_ms']:.1f} ms over {lagged['beats']} "
+            f"beats of 10 ms; load average {lagged['loadavg_start'][0]:.2f} → {lagged['loadavg_end'][0]:.2f}."
+        )
+    elif speed.get("load_error"):
+        add(f"- The fifty-chat load run failed: {speed['load_error']}")
+    soaked = speed.get("soak")
+    if soaked:
+        add(
+            f"- **Memory over a long run** (`python -m bench.perf.soak`: {soaked['questions']} questions in "
+            f"one `isnad ask --batch` process, {soaked['answered']} answered, {soaked['errors']} errors, "
+            f"{soaked['seconds']:.0f} s): heap (RssAnon) {soaked['warm_anon_mb']:.0f} → "
+            f"{soaked['end_anon_mb']:.0f} MB ({soaked['anon_growth_pct']:+.1f}%, limit "
+            f"+{soaked['max_growth_pct']:.0f}%) from after {soaked['warmup']} answers to the last "
+            f"{soaked['span']}; VmRSS {soaked['warm_rss_mb']:.0f} → {soaked['end_rss_mb']:.0f} MB, peak "
+            f"{soaked['peak_rss_mb']:.0f} MB (mapped model pages grow with the words seen)."
         )
     imports = speed.get("imports")
     if imports:

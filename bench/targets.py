@@ -122,6 +122,22 @@ def check(results: dict[str, Any]) -> list[Verdict]:
                 "s",
             ),
             Verdict("bot RSS", bot_label, 400.0, bot_rss, False, "MB"),
+            Verdict(
+                "event-loop lag, 50 chats at once",
+                "`isnad bot` with a heartbeat, fake Bot API (bench/perf/load.py), max",
+                100.0,
+                _get(speed, "load", "lag_max_ms"),
+                False,
+                "ms",
+            ),
+            Verdict(
+                "heap growth over a long run",
+                "`isnad ask --batch`, RssAnon after warm-up vs the end (bench/perf/soak.py)",
+                10.0,
+                _get(speed, "soak", "anon_growth_pct"),
+                False,
+                "%",
+            ),
         ]
         + _answer_shape_verdicts(results)
         + [verdict for rerun in results.get("growth_reruns", []) for verdict in _latency_verdicts(rerun)]

@@ -1,8 +1,9 @@
 """A minimal Telegram Bot API on loopback, so the real `isnad bot` can be run and measured.
 
 It serves a fixed list of private-chat questions through getUpdates (long polling,
-confirmed by offset) and records what the bot sends back; every other method
-succeeds. Only what a measurement needs: the full protocol fake lives with the tests.
+confirmed by offset), all of them from one chat or each from the chat it names, and
+records what the bot sends back; every other method succeeds. Only what a measurement
+needs: the full protocol fake lives with the tests.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
 CHAT_ID = 4242
@@ -27,25 +28,36 @@ _BOT = {
 _USER = {"id": CHAT_ID, "is_bot": False, "first_name": "bench"}
 
 
-class FakeBotAPI:
-    """Serves questions as updates; `sent` holds (seconds since start, method, text) of each reply."""
+class Reply(NamedTuple):
+    """A message the bot sent or edited: when (seconds since start), how, to whom, what."""
 
-    def __init__(self, questions: list[str]) -> None:
+    at: float
+    method: str
+    text: str
+    chat_id: int = CHAT_ID
+
+
+class FakeBotAPI:
+    """Serves questions as updates (a str from CHAT_ID, or (chat id, text)); `sent` holds the replies."""
+
+    def __init__(self, questions: list[str] | list[tuple[int, str]]) -> None:
         self.started = time.perf_counter()
+        asked = [(CHAT_ID, q) if isinstance(q, str) else q for q in questions]
         self.updates: list[dict[str, Any]] = [
             {
                 "update_id": i,
                 "message": {
                     "message_id": i,
                     "date": int(time.time()),
-                    "chat": {"id": CHAT_ID, "type": "private", "first_name": "bench"},
-                    "from": _USER,
+                    "chat": {"id": chat, "type": "private", "first_name": "bench"},
+                    "from": {**_USER, "id": chat},
                     "text": q,
                 },
             }
-            for i, q in enumerate(questions, 1)
+            for i, (chat, q) in enumerate(asked, 1)
         ]
-        self.sent: list[tuple[float, str, str]] = []
+        self.served_at: float | None = None  # when the first questions went out (seconds since start)
+        self.sent: list[Reply] = []
         self.lock = threading.Lock()
         self._next_message_id = 1000
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -65,7 +77,7 @@ class FakeBotAPI:
         self.server.shutdown()
         self.server.server_close()
 
-    def replies(self) -> list[tuple[float, str, str]]:
+    def replies(self) -> list[Reply]:
         """Messages sent or edited so far."""
         with self.lock:
             return list(self.sent)
@@ -77,18 +89,23 @@ class FakeBotAPI:
             offset = int(params.get("offset") or 0)
             pending = [u for u in self.updates if int(u["update_id"]) >= offset]
             if pending:
+                with self.lock:
+                    self.served_at = self.served_at or time.perf_counter() - self.started
                 return pending
             time.sleep(min(float(params.get("timeout") or 0), 0.5))
             return []
         if method in ("sendMessage", "editMessageText"):
             with self.lock:
-                self.sent.append((time.perf_counter() - self.started, method, str(params.get("text", ""))))
+                chat = int(params.get("chat_id") or CHAT_ID)
+                self.sent.append(
+                    Reply(time.perf_counter() - self.started, method, str(params.get("text", "")), chat)
+                )
                 self._next_message_id += 1
                 message_id = self._next_message_id
             return {
                 "message_id": message_id,
                 "date": int(time.time()),
-                "chat": {"id": int(params.get("chat_id") or CHAT_ID), "type": "private"},
+                "chat": {"id": chat, "type": "private"},
                 "from": _BOT,
                 "text": str(params.get("text", "")),
             }

@@ -81,10 +81,11 @@ def describe_archive(engine: Engine) -> Archive:
 def settle_heap(thaw: bool = False) -> None:
     """Move what is alive now (engine, indexes, models) out of the cyclic collector's sight.
 
-    With the engine loaded, a full collection walks ~190k long-lived objects for ~0.2 s while
-    holding the GIL, and the event loop stands still for all of it (the load test saw 180-280 ms
-    stalls). Frozen objects are skipped by the collector but still freed by reference counting;
-    `thaw` first makes everything collectable again, so a replaced engine's cycles are freed.
+    With the engine loaded, a full collection walks the engine's long-lived objects while
+    holding the GIL, and the event loop stands still for all of it (the stalls show as the
+    event-loop lag `python -m bench.perf.load` reports). Frozen objects are skipped by the
+    collector but still freed by reference counting; `thaw` first makes everything collectable
+    again, so a replaced engine's cycles are freed.
     """
     if thaw:
         gc.unfreeze()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bench import metrics, targets
-from bench.perf import growth
+from bench.perf import growth, load
 from bench.perf.fake_bot_api import FakeBotAPI
 from indexing.paragraphs import parse_paragraphs
 from tests.conftest import PROJECT_ROOT
@@ -161,7 +161,25 @@ def test_fake_bot_api_serves_questions_and_records_replies() -> None:
         assert isinstance(sent, dict)
         assert sent["text"] == "جواب [1]"
         assert call("setMyCommands", {}) is True
-        assert [text for _, _, text in api.replies()] == ["جواب [1]"]
+        assert [(r.chat_id, r.text) for r in api.replies()] == [(4242, "جواب [1]")]
+        assert api.served_at is not None
+
+
+def test_fake_bot_api_serves_each_question_from_its_own_chat() -> None:
+    with FakeBotAPI([(7, "أ؟"), (8, "ب؟")]) as api:
+        updates = api._call("getUpdates", {"offset": 0})
+        assert [(u["message"]["chat"]["id"], u["message"]["from"]["id"]) for u in updates] == [(7, 7), (8, 8)]
+        api._call("sendMessage", {"chat_id": 8, "text": "ج"})
+        assert [(r.chat_id, r.method, r.text) for r in api.replies()] == [(8, "sendMessage", "ج")]
+
+
+def test_load_run_sends_every_chat_each_question_once_first_questions_first() -> None:
+    sent = load.messages(4)
+    assert len(sent) == 4 * len(load.MARKERS)
+    for chat in {c for c, _ in sent}:
+        assert sorted(q for c, q in sent if c == chat) == sorted(load.MARKERS)
+    assert len({c for c, _ in sent[:4]}) == 4  # every chat's first question before anyone's second
+    assert len({q for _, q in sent[:4]}) > 1  # and not all the same question
 
 
 def test_the_documented_bench_commands_are_found() -> None:

@@ -1,10 +1,10 @@
-"""`python -m tests.heartbeat_bot LAGFILE`: `isnad bot` with a heartbeat on its event loop, for the load test.
+"""`python -m bench.perf.heartbeat_bot LAGFILE`: `isnad bot` with a heartbeat on its event loop.
 
 The bot is wired as `isnad bot` wires it (settings from the environment, `open_engine`,
 `build_application`, `serve`); alongside it a task sleeps 10 ms at a time and records how
 late it wakes, as (monotonic time, lag) pairs written to LAGFILE as JSON on SIGTERM. Run in
-its own process, the bot's event loop competes for the GIL only with its own threads, as
-in production, not with the fake Bot API's.
+its own process (by bench/perf/load.py), the bot's event loop competes for the GIL only with
+its own threads, as in production, not with the fake Bot API's.
 """
 
 from __future__ import annotations
