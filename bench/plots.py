@@ -133,3 +133,46 @@ def growth(results: dict[str, Any], path: Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def growth_lines(rows: list[dict[str, Any]], path: Path, label: str) -> Path:
+    """`python -m bench growth` objects: question time and bytes per paragraph against size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(rows, key=lambda r: int(r["paragraphs"]))
+    xs = [int(r["paragraphs"]) for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), dpi=120)
+    for name, key, marker in (
+        ("ask p50", "ask_p50_ms", "o"),
+        ("ask p95", "ask_p95_ms", "s"),
+        ("stock dense retriever p50", "stock_retrieve_p50_ms", "^"),
+    ):
+        line = "-" if "ask" in name else ":"
+        left.plot(xs, [r[key] for r in rows], marker=marker, linestyle=line, label=name)
+    left.plot([1e5], [20], "k_", markersize=14, label="targets at 100k: p50 20, p95 50 ms")
+    left.plot([1e5], [50], "k_", markersize=14)
+    left.plot([1e6], [40], "kx", label="aim at 1M: p50 40 ms")
+    left.set_xscale("log")
+    left.set_yscale("log")
+    left.set_xlabel("paragraphs in the index")
+    left.set_ylabel("warm per-question time (ms), 1 thread")
+    left.grid(alpha=0.3, which="both")
+    left.legend(fontsize=8)
+    parts = ("chroma", "table", "lexical", "sources")
+    bottom = [0.0] * len(rows)
+    for part in parts:
+        heights = [r["disk_bytes"].get(part, 0) / r["paragraphs"] / 1000 for r in rows]
+        right.bar([str(x) for x in xs], heights, bottom=bottom, label=part)
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    right.axhline(6, color="black", linestyle=(0, (1, 3)), linewidth=1, label="target 6 KB")
+    right.set_xlabel("paragraphs in the index")
+    right.set_ylabel("KB on disk per paragraph")
+    right.legend(fontsize=8)
+    fig.suptitle(f"Growth ({label})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -176,7 +176,11 @@ def main(argv: Sequence[str], prepare: Callable[[Path, Path, bool], tuple[Any, A
     parser.add_argument("--xquad", type=Path, default=xquad.DEFAULT_XQUAD)
     parser.add_argument("--out", type=Path, help="also append each JSON object to this file")
     parser.add_argument("--keep", action="store_true", help="keep each size's data dir and corpus")
+    parser.add_argument("--plot", type=Path, help="draw the growth plot (PNG) of the JSON lines in --out")
+    parser.add_argument("--plot-only", action="store_true", help="draw --plot from --out only")
     args = parser.parse_args(list(argv))
+    if args.plot_only:
+        return plot(args.out, args.plot)
     if not args.xquad.is_file():
         print(f"bench: XQuAD-ar not found at {args.xquad} (use --xquad PATH)", file=sys.stderr)
         return 2
@@ -203,4 +207,23 @@ def main(argv: Sequence[str], prepare: Callable[[Path, Path, bool], tuple[Any, A
                 f"refresh {result['refresh_100_s']:.1f} s",
                 flush=True,
             )
+    if args.plot and args.out:
+        plot(args.out, args.plot)
+    return 0
+
+
+def plot(lines: Path | None, path: Path | None) -> int:
+    """The growth plot of a JSON-lines file (the last object per size counts)."""
+    from bench import plots
+
+    if lines is None or path is None or not lines.is_file():
+        print("bench growth: --plot needs --out FILE.jsonl with measured sizes", file=sys.stderr)
+        return 2
+    by_size = {}
+    for line in lines.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            by_size[row["paragraphs"]] = row
+    plots.growth_lines(list(by_size.values()), path, lines.stem)
+    print(f"growth plot: {path}", file=sys.stderr)
     return 0
