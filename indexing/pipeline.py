@@ -31,7 +31,7 @@ from indexing.corpus import SkippedFile, SourceText, read_corpus
 from indexing.embedder_mark import EmbedderMark
 from indexing.paragraphs import Paragraph, parse_paragraphs
 from indexing.private import private_dir
-from indexing.store import lexical, manifest, table
+from indexing.store import lexical, manifest, sentence_vectors, table
 from indexing.store.chroma import (
     TEXT_KEY,
     Occurrence,
@@ -100,6 +100,7 @@ class IndexReport:
     unchanged: int = 0
     updated: int = 0
     embedded: int = 0
+    embedded_sentences: int = 0  # sentences of new paragraphs, embedded for the second ranking stage
     reused_vectors: int = 0
     duplicates: int = 0  # copies of an article already read (the newest copy is indexed)
     feeds: int = 0  # feed URLs read
@@ -377,6 +378,7 @@ class Indexer:
             plan.manifest.fingerprint = after
             plan.manifest.save(sources_dir)
         _, report.lexical_rebuilt = lexical.load_or_build(rows, self.lexical_dir)
+        report.embedded_sentences = self._sentences(rows, report)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -495,6 +497,17 @@ class Indexer:
                 done += pending[pid] == 0
             bar.update(done)
         bar.close()
+
+    def _sentences(self, rows: table.ParagraphTable, report: IndexReport) -> int:
+        """Embed the sentences of new paragraphs (indexing/store/sentence_vectors.py); how many."""
+        started = time.perf_counter()
+        name = self.mark.name if self.mark is not None else ""
+        root = self.lexical_dir.parent / "sentences"
+        embedded = sentence_vectors.sync(
+            rows, root, lambda texts: self.embedder.get_text_embedding_batch(texts), name
+        )
+        report.embed_seconds += time.perf_counter() - started if embedded else 0.0
+        return embedded
 
     def _embed(self, fresh: list[PlannedChunk]) -> Iterator[list[PlannedChunk]]:
         """Embed and store chunks batch by batch, yielding each batch once it is stored."""

@@ -163,9 +163,13 @@ def prepare(xquad_path: Path, cache: Path) -> list[Question]:
 def index_copies(cache: Path, questions: Sequence[Question]) -> dict[int, Path]:
     """One index copy per article group, without that group's articles; rebuilt when the index changed."""
     from bench.quality.xquad import article_sources
+    from indexing.store import snapshots
     from indexing.store.chroma import ParagraphStore, chroma_client
 
     fingerprint = ParagraphStore(chroma_client(cache / "xquad-data")).fingerprint()
+    # The copies carry the sentence vectors too: a new set of them makes new copies.
+    sentences = snapshots.current(cache / "xquad-data" / "sentences")
+    fingerprint += f" {sentences.name if sentences else ''}"
     sources = article_sources(list(questions))
     out: dict[int, Path] = {}
     for group in range(ABSTENTION_GROUPS):

@@ -88,8 +88,9 @@ def fit_unit(reranker: Reranker, dev: Sequence[Question], fused: dict[str, list[
         if g < 0:
             continue
         query = reranker.evidence.query(q.text)
+        gold = fused[q.qid][g]
         units, x, _, _ = reranker.unit_rows(
-            q.text, query, question_type(q.text), fused[q.qid][g].paragraph.text
+            q.text, query, question_type(q.text), gold.paragraph.text, gold.sentence_cosines, gold.dense
         )
         rows.append(x)
         labels.extend(float(contains_gold(u.text, q.answers)) for u in units)

@@ -255,6 +255,7 @@ def build(
     from indexing.store import table
     from indexing.store.chroma import ParagraphStore, chroma_client
     from indexing.store.paragraph_index import ChromaTableIndex
+    from indexing.store.sentence_vectors import SentenceVectors
 
     if isinstance(config, Path):
         config = EngineConfig(config)
@@ -271,7 +272,9 @@ def build(
     rows, _ = table.load_or_build(store, data_dir / "table")
     lexical, _ = lexical_index.load_or_build(rows, data_dir / "lexical", analyzer)
     evidence = Evidence(analyzer, lexical.idf)
-    retriever = HybridRetriever(ChromaTableIndex(store, rows), lexical, embedder)
+    # Written by the index job; an index from before it ranks without them until the next `isnad index`.
+    sentences = SentenceVectors.load(data_dir / "sentences")
+    retriever = HybridRetriever(ChromaTableIndex(store, rows), lexical, embedder, sentences=sentences)
     extractive = ExtractiveAnswerer(evidence)
     answerer: Answerer = extractive
     if llm == "openai":

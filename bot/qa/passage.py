@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from indexing.store.chroma import StoredParagraph
 
 
@@ -18,6 +20,8 @@ class Passage:
     fused: float = 0.0
     logit: float | None = None  # second stage: log-odds that this paragraph holds the answer
     units: list[ScoredUnit] | None = None  # second stage: its scored sentences and clause runs
+    # Question-sentence similarity per sentence (indexing.sentences order); None: one sentence or no vectors.
+    sentence_cosines: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

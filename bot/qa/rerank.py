@@ -32,10 +32,10 @@ import numpy as np
 from bot.qa.answertypes import AnswerType, question_type, type_matches
 from bot.qa.evidence import Evidence, QueryTerms, light_stem
 from bot.qa.passage import Passage, Ranking, ScoredUnit, Unit
+from indexing.sentences import split_sentences
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
 
-_SENTENCE_END = re.compile(r"(?<=[.!?؟…])\s+|(?<=؛)\s+")
 # Clause boundaries: after ، ; and before the conjunctions that open a new clause.
 _CLAUSE_BREAK = re.compile(
     r"(?<=[،,:])\s+"
@@ -72,6 +72,8 @@ UNIT_FEATURES = (
     "first",
     "clause",
     "previous_coverage",
+    "sentence_cosine",
+    "cosine_gap",
 )
 _HIT_GROUPS = (
     frozenset({AnswerType.NUMBER, AnswerType.DATE}),
@@ -92,6 +94,8 @@ PASSAGE_FEATURES = (
     "best_coverage",
     "best_bigrams",
     "type_present",
+    "best_cosine",
+    "best_cosine_gap",
 )
 ABSTAIN_FEATURES = (
     "bias",
@@ -105,6 +109,7 @@ ABSTAIN_FEATURES = (
     "best_unit",
     "best_coverage",
     "same_article",
+    "best_cosine",
 )
 
 
@@ -112,11 +117,6 @@ def _bigrams(ordered: list[str], query: QueryTerms) -> set[tuple[str, str]]:
     """Adjacent pairs of the question's content terms, as they follow each other."""
     content = [t for t in ordered if t in query.terms]
     return set(itertools.pairwise(content))
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences on . ! ? ؟ … ؛ (whitespace after the mark)."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
 def clauses(sentence: str) -> list[str]:
@@ -226,10 +226,23 @@ class Reranker:
     # -- features ------------------------------------------------------------------
 
     def unit_rows(
-        self, question: str, query: QueryTerms, kind: AnswerType, text: str
+        self,
+        question: str,
+        query: QueryTerms,
+        kind: AnswerType,
+        text: str,
+        cosines: np.ndarray | None = None,
+        dense: float = 0.0,
     ) -> tuple[list[Unit], np.ndarray, list[float], list[frozenset[str]]]:
-        """Units of a paragraph, their feature rows, coverages and analysed terms."""
+        """Units of a paragraph, their feature rows, coverages and analysed terms.
+
+        `cosines` are the question's similarities with the paragraph's sentences (from the
+        index job's sentence vectors); without them every sentence gets the paragraph's `dense`.
+        """
         units = units_of(text)
+        if cosines is not None and len(cosines) != len(split_sentences(text)):
+            cosines = None  # vectors of another split: rank without them
+        top_cosine = float(np.max(cosines)) if cosines is not None else dense
         sentence_cov: dict[int, float] = {}
         pairs = _bigrams(self.evidence.query_order(question), query)
         rows, covs, terms_of = [], [], []
@@ -258,6 +271,8 @@ class Reranker:
                     float(unit.sentence == 0),
                     float(unit.clause),
                     0.0,
+                    float(cosines[unit.sentence]) if cosines is not None else dense,
+                    float(cosines[unit.sentence]) - top_cosine if cosines is not None else 0.0,
                 ]
             )
             covs.append(coverage)
@@ -277,9 +292,18 @@ class Reranker:
         dense = np.array([p.dense for p in passages], dtype=np.float64)
         bm25 = np.array([p.bm25 for p in passages], dtype=np.float64)
         top_bm25 = float(bm25.max()) if len(bm25) and bm25.max() > 0 else 1.0
+        best_cosine = np.array(
+            [
+                float(np.max(p.sentence_cosines)) if p.sentence_cosines is not None else p.dense
+                for p in passages
+            ],
+            dtype=np.float64,
+        )
         rows, scored = [], []
         for i, passage in enumerate(passages):
-            units, unit_x, covs, terms = self.unit_rows(question, query, kind, passage.paragraph.text)
+            units, unit_x, covs, terms = self.unit_rows(
+                question, query, kind, passage.paragraph.text, passage.sentence_cosines, passage.dense
+            )
             logits = self.models.unit.logits(unit_x)
             mine = [
                 ScoredUnit(u, i, float(g), c, t)
@@ -302,6 +326,8 @@ class Reranker:
                     max(covs, default=0.0),
                     float(unit_x[:, 3].max()) if len(unit_x) else 0.0,
                     float(unit_x[:, 5].max()) if len(unit_x) else 0.0,
+                    best_cosine[i],
+                    best_cosine[i] - best_cosine.max(),
                 ]
             )
         return np.array(rows, dtype=np.float64).reshape(-1, len(PASSAGE_FEATURES)), scored
@@ -341,6 +367,7 @@ class Reranker:
             "best_coverage": float(rows[best][column("best_coverage")]),
             # An indexed story usually brings several of its paragraphs near the top.
             "same_article": sum(1 for p in reranked[1:5] if p.paragraph.source == top.paragraph.source) / 4,
+            "best_cosine": float(rows[best][column("best_cosine")]),
         }
         abstain = self.models.abstain
         x = np.array([[features[n] for n in abstain.features]])

@@ -23,6 +23,7 @@ from bot.qa.rerank import WEIGHTS_FILE, Models, Reranker
 from indexing.store.chroma import StoredParagraph
 from indexing.store.lexical import LexicalIndex, top_rows
 from indexing.store.protocol import ParagraphIndex
+from indexing.store.sentence_vectors import SentenceVectors
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,14 @@ class HybridRetriever:
         config: FusionConfig | None = None,
         top_k: int = 10,
         models: Models | None = None,
+        sentences: SentenceVectors | None = None,
     ) -> None:
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
         self.config = config or FusionConfig()
         self.top_k = top_k
+        self.sentences = sentences  # sentence vectors from the index job, for the second stage
         if models is None and WEIGHTS_FILE.exists():
             models = Models.load()
         # The second stage; None only while bench/quality/fit.py fits its first weights.
@@ -111,6 +114,7 @@ class HybridRetriever:
                     bm25=float(bm25[i]),
                     dense=float(cosine[i]),
                     fused=float(fused[i]),
+                    sentence_cosines=self.sentences.cosines(candidates[i], q) if self.sentences else None,
                 )
             )
         return passages
