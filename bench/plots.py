@@ -161,7 +161,7 @@ def growth_lines(rows: list[dict[str, Any]], path: Path, label: str) -> Path:
     left.set_ylabel("warm per-question time (ms), 1 thread")
     left.grid(alpha=0.3, which="both")
     left.legend(fontsize=8)
-    parts = ("chroma", "table", "lexical", "sources")
+    parts = ("chroma", "table", "lexical", "sources", "sentences")
     bottom = [0.0] * len(rows)
     for part in parts:
         heights = [r["disk_bytes"].get(part, 0) / r["paragraphs"] / 1000 for r in rows]

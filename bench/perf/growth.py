@@ -23,7 +23,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from indexing.chunking import Chunker
 from indexing.paragraphs import Paragraph
 from indexing.pipeline import plan_chunks
 from indexing.store import lexical, table
+from indexing.store import sentence_vectors as sentence_store
 from indexing.store.chroma import Occurrence, ParagraphStore, chroma_client
 
 SEED = 20240505
@@ -252,11 +253,14 @@ def build_corpus(
     progress: bool = True,
     corpus_dir: Path | None = None,
     real_corpus: Path | None = None,
+    pool: SentencePool | None = None,
 ) -> dict[str, float]:
     """A data dir with the real XQuAD chunks plus the fillers, written through the real store.
 
     The derived caches follow the indexing job's path for a store that grew: the row
-    table is patched with the chunks read back from Chroma, then BM25 is updated.
+    table is patched with the chunks read back from Chroma, then BM25 is updated, then
+    (given the pool) the sentence vectors: a filler's sentences are pool sentences, whose
+    vectors are cached, so only sentences outside the pool are embedded.
     """
     started = time.perf_counter()
     answers.copy_without(real_data_dir, data_dir, ())  # real chunks, real vectors, first caches
@@ -277,13 +281,59 @@ def build_corpus(
     table_done = time.perf_counter()
     lexical.load_or_build(rows, data_dir / "lexical")
     lexical_done = time.perf_counter()
+    looked_up: list[int] = [0, 0]
+    if pool is not None:
+        embed = pool_embed(pool, vectors, looked_up)
+        sentence_store.sync(rows, data_dir / "sentences", embed, data_dir_embedder(data_dir))
     return {
         "copy_real_s": copied - started,
         "write_chroma_s": written - copied,
         "build_table_s": table_done - written,
         "build_bm25_s": lexical_done - table_done,
+        "build_sentences_s": time.perf_counter() - lexical_done,
+        "sentences_from_pool": float(looked_up[0]),
+        "sentences_embedded": float(looked_up[1]),
         "chunks": float(store.count()),
     }
+
+
+def data_dir_embedder(data_dir: Path) -> str:
+    """The embedder a data dir records (embedder.json), or the default one's name."""
+    import json
+
+    from indexing.embedder_mark import DEFAULT_KIND, embedder_name
+
+    try:
+        return str(json.loads((data_dir / "embedder.json").read_text(encoding="utf-8"))["embedder"])
+    except (OSError, ValueError, KeyError):
+        return embedder_name(DEFAULT_KIND)
+
+
+def pool_embed(
+    pool: SentencePool, vectors: np.ndarray, counts: list[int]
+) -> Callable[[list[str]], list[Any]]:
+    """Passage vectors of texts: cached ones for pool sentences, the default embedder for the rest.
+
+    counts[0] and counts[1] add up the texts looked up and embedded.
+    """
+    index = {sentence: i for i, sentence in enumerate(pool.sentences)}
+    model: list[Any] = []
+
+    def embed(texts: list[str]) -> list[Any]:
+        missing = list(dict.fromkeys(t for t in texts if t not in index))
+        extra: dict[str, Any] = {}
+        if missing:
+            if not model:
+                from indexing.embedder_mark import DEFAULT_KIND
+                from indexing.embedding import make_embedder
+
+                model.append(make_embedder(DEFAULT_KIND))
+            extra = dict(zip(missing, model[0].get_text_embedding_batch(missing), strict=True))
+        counts[0] += sum(1 for t in texts if t in index)
+        counts[1] += len(missing)
+        return [vectors[index[t]] if t in index else extra[t] for t in texts]
+
+    return embed
 
 
 def measure_size(

@@ -77,7 +77,7 @@ def measure(
 
     started = time.perf_counter()
     build_times = growth.build_corpus(
-        cache / "xquad-data", fillers, vectors, data_dir, True, corpus_dir, cache / "xquad-corpus"
+        cache / "xquad-data", fillers, vectors, data_dir, True, corpus_dir, cache / "xquad-corpus", pool
     )
     build_s = time.perf_counter() - started
     print(f"  {size:,}: built in {build_s:.0f} s", file=sys.stderr, flush=True)
@@ -86,7 +86,8 @@ def measure(
     first = build_indexer(data_dir, progress=False).run(corpus_dir)
     first_index_s = time.perf_counter() - t
     print(f"  {size:,}: first index run {first_index_s:.0f} s", file=sys.stderr, flush=True)
-    disk = {part: growth.disk_bytes(data_dir / part) for part in ("chroma", "table", "lexical", "sources")}
+    parts = ("chroma", "table", "lexical", "sources", "sentences")
+    disk = {part: growth.disk_bytes(data_dir / part) for part in parts}
     disk["total"] = growth.disk_bytes(data_dir)
 
     t = time.perf_counter()
