@@ -47,6 +47,11 @@ def recorded_kind(data_dir: Path) -> str | None:
     return _KIND_OF.get(built)
 
 
+def default_kind(data_dir: Path | None) -> str:
+    """The kind used when ISNAD_EMBED is unset: the data dir's own, else DEFAULT_KIND."""
+    return (recorded_kind(data_dir) if data_dir is not None else None) or DEFAULT_KIND
+
+
 class EmbedderMismatchError(ConfigError):
     """The data dir was built by another embedder than the configured one."""
 

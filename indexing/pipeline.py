@@ -531,22 +531,25 @@ def build_indexer(
 ) -> Indexer:
     """Wire the real collaborators: Chroma in data_dir (or a server), the embedder, cl100k.
 
-    Without a factory the default embedder is used; embedder_name (the vector space the
-    factory's embedder writes, see indexing/embedder_mark.py) keeps the data dir from
-    mixing two embedders' vectors. embed_step, given the store, returns another way to
-    embed and store new chunks (indexing/ray_backfill.py).
+    Without a factory the data dir's own embedder is used (onnx for a new one);
+    embedder_name (the vector space the factory's embedder writes, see
+    indexing/embedder_mark.py) keeps the data dir from mixing two embedders' vectors.
+    embed_step, given the store, returns another way to embed and store new chunks
+    (indexing/ray_backfill.py).
     """
-    from indexing.embedder_mark import DEFAULT_KIND
+    from indexing.embedder_mark import default_kind
     from indexing.embedder_mark import embedder_name as name_of
     from indexing.store.chroma import chroma_client
+
+    kind = default_kind(data_dir)
 
     def embedder() -> BaseEmbedding:
         from indexing.embedding import make_embedder
 
-        return make_embedder(DEFAULT_KIND)
+        return make_embedder(kind)
 
     if embedder_factory is None:
-        embedder_name = embedder_name or name_of(DEFAULT_KIND)
+        embedder_name = embedder_name or name_of(kind)
     mark = EmbedderMark(data_dir, embedder_name) if embedder_name else None
     private_dir(data_dir)
     store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))

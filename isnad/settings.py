@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
 
-from indexing.embedder_mark import DEFAULT_KIND, EMBED_KINDS, embedder_name, recorded_kind
+from indexing.embedder_mark import EMBED_KINDS, default_kind, embedder_name
 from indexing.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class Settings:
     chroma_host: str | None = None
     chroma_port: int | None = None
     chroma_token: str | None = field(default=None, repr=False)
-    embed: str | None = None  # ISNAD_EMBED; None: the data dir's recorded embedder, else DEFAULT_KIND
+    embed: str | None = None  # ISNAD_EMBED; None: the data dir's recorded embedder, else onnx
     embed_url: str | None = None
     embed_model: str | None = None
     embed_api_key: str | None = field(default=None, repr=False)
@@ -112,7 +112,7 @@ class Settings:
     @property
     def embed_kind(self) -> str:
         """ISNAD_EMBED when set; unset, the embedder that built the data dir, else the default."""
-        return self.embed or recorded_kind(self.data_dir) or DEFAULT_KIND
+        return self.embed or default_kind(self.data_dir)
 
     @property
     def embedder_name(self) -> str:

