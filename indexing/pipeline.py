@@ -47,7 +47,10 @@ if TYPE_CHECKING:
 
     from indexing.fetch import FetchConfig
 
-EMBED_BATCH = 32
+# Chunks embedded and written per step. Each write costs a few fixed Chroma round trips
+# (existing metadata, fingerprint pending/set), so large steps keep the job's overhead over
+# the bare model small (bench: embed, job_overhead). The encoders batch internally.
+EMBED_BATCH = 256
 # Bump when parsing or chunk planning changes what an unchanged article yields: every
 # article is then planned again once (see `article_digest`).
 PLAN_VERSION = "plan-1"
