@@ -7,7 +7,9 @@ of actors, each holding one model for its life (one CPU, one thread). With a Chr
 (CHROMA_HOST) each worker writes its own batches to the server; with the embedded store the
 vectors come back and the driver writes them, since only one process may write the files.
 Chunk ids are content hashes and Chroma keeps one record per id, so a batch retried after a
-worker dies writes nothing twice, and a re-run finds nothing to embed. Ray is an optional
+worker dies writes nothing twice, and a re-run finds nothing to embed. A worker that keeps
+dying (out of memory on every batch, say) is restarted MAX_RESTARTS times, then the job
+stops with one line instead of retrying forever (Ray Data's default). Ray is an optional
 extra: `pip install "isnad[ray]"`.
 """
 
@@ -16,12 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from indexing.errors import ConfigError
-from indexing.pipeline import EMBED_BATCH, PlannedChunk, store_chunks
+from indexing.errors import ConfigError, EmbeddingError
+from indexing.pipeline import PlannedChunk, store_chunks
 from indexing.store.chroma import ParagraphStore
 
 if TYPE_CHECKING:
@@ -30,6 +33,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOCAL = "local"
+# Chunks per Ray task: small, so a corpus spreads over every worker and a retry redoes little.
+RAY_BATCH = 32
+MAX_RESTARTS = 2  # per worker, and retries per batch; then the job fails instead of looping
 
 
 @dataclass(frozen=True)
@@ -146,28 +152,45 @@ class RayEmbedStep:
             return
         by_id = {c.chunk_id: c for c in fresh}
         workers = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        workers = min(workers, -(-len(fresh) // EMBED_BATCH))
+        workers = min(workers, -(-len(fresh) // RAY_BATCH))
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.execution_options.preserve_order = True  # shortest first, as planned
-        dataset = ray.data.from_items(_rows(fresh), override_num_blocks=max(1, len(fresh) // EMBED_BATCH))
-        embedded = dataset.map_batches(
+        dataset = ray.data.from_items(_rows(fresh), override_num_blocks=max(1, len(fresh) // RAY_BATCH))
+        with warnings.catch_warnings():
+            # Ray 2.5x-2.6x warns that remote args passed as keywords are deprecated; the
+            # restart bound has no named parameter yet.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            embedded = self._embedded(dataset, workers)
+        log.info("embedding %d chunks on %d Ray workers", len(fresh), workers)
+        try:
+            for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
+                chunks = [by_id[str(i)] for i in batch["chunk_id"]]
+                if self.server is None:
+                    vectors = batch["vector"].tolist()
+                    store_chunks(self.store, chunks, vectors)
+                yield chunks
+        except ray.exceptions.RayError as exc:
+            raise EmbeddingError(
+                f"Ray workers kept failing ({type(exc).__name__}) after {MAX_RESTARTS} restarts; "
+                "what was embedded is kept, run the same command again to go on"
+            ) from exc
+
+    def _embedded(self, dataset: Any, workers: int) -> Any:
+        import ray.data
+
+        return dataset.map_batches(
             EmbedWorker,
             fn_constructor_kwargs={
                 "factory": self.worker_factory,
                 "server": self.server,
                 "collection": self.store.collection.name if self.server else None,
             },
-            batch_size=EMBED_BATCH,
+            batch_size=RAY_BATCH,
             batch_format="numpy",
-            # Ray Data restarts a dead actor and retries its batch by default.
             compute=ray.data.ActorPoolStrategy(size=workers),
             num_cpus=1,
+            # A dead actor is restarted and its batch retried, a bounded number of times.
+            max_restarts=MAX_RESTARTS,
+            max_task_retries=MAX_RESTARTS,
         )
-        log.info("embedding %d chunks on %d Ray workers", len(fresh), workers)
-        for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
-            chunks = [by_id[str(i)] for i in batch["chunk_id"]]
-            if self.server is None:
-                vectors = batch["vector"].tolist()
-                store_chunks(self.store, chunks, vectors)
-            yield chunks

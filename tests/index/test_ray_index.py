@@ -13,8 +13,9 @@ from ray import cloudpickle
 
 from indexing.embedder_mark import ONNX_NAME
 from indexing.embedding import OnnxE5Embedding
+from indexing.errors import EmbeddingError
 from indexing.pipeline import build_indexer
-from indexing.ray_backfill import RayEmbedStep, connect, disconnect
+from indexing.ray_backfill import MAX_RESTARTS, RayEmbedStep, connect, disconnect
 from indexing.store.chroma import ParagraphStore, chroma_client
 from isnad.cli import main
 from tests.conftest import SEEDS
@@ -86,6 +87,24 @@ class CrashOnce:
         return Dying(threads=1)
 
 
+class CrashAlways:
+    """An embedder factory whose worker process dies on every batch, noting each death."""
+
+    def __init__(self, deaths: Path) -> None:
+        self.deaths = deaths
+
+    def __call__(self) -> OnnxE5Embedding:
+        deaths = self.deaths
+
+        class Doomed(OnnxE5Embedding):
+            def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+                with deaths.open("a") as f:
+                    f.write(f"{os.getpid()}\n")
+                os._exit(1)  # out of memory on every batch, say
+
+        return Doomed(threads=1)
+
+
 def test_cli_ray_local_gives_the_plain_jobs_index_and_answers(
     local_ray: None,
     plain_onnx: Path,
@@ -125,6 +144,25 @@ def test_worker_killed_mid_run_is_retried_without_duplicates(
     ids = store.ids()
     assert len(ids) == len(set(ids)) == store.count() == 179
     assert set(ids) == set(vectors(plain_onnx))
+
+
+def test_a_worker_that_keeps_dying_stops_the_job_after_bounded_restarts(
+    local_ray: None, tmp_path: Path
+) -> None:
+    deaths = tmp_path / "deaths"
+    step = lambda store: RayEmbedStep(store, CrashAlways(deaths), server=None, workers=1)  # noqa: E731
+    indexer = build_indexer(
+        tmp_path / "data",
+        progress=False,
+        embedder_factory=OnnxE5Embedding,
+        embedder_name=ONNX_NAME,
+        embed_step=step,
+    )
+    with pytest.raises(EmbeddingError, match="kept failing") as failed:
+        indexer.run(SEEDS)
+    assert "\n" not in str(failed.value)
+    died = deaths.read_text().split()
+    assert 1 < len(died) <= MAX_RESTARTS + 1 and len(set(died)) == len(died)  # restarted, then given up
 
 
 def test_workers_write_to_a_chroma_server(
