@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ def connect(address: str, num_cpus: int | None = None, object_store_mb: int = 25
         import ray
     except ImportError:
         raise ConfigError('--ray needs Ray: pip install "isnad[ray]"') from None
+    if address != LOCAL:
+        _reachable(address)
     if ray.is_initialized():
         return False
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
@@ -119,6 +122,20 @@ def connect(address: str, num_cpus: int | None = None, object_store_mb: int = 25
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ConfigError(f"cannot join the Ray cluster at {address}: {exc}") from None
     return True
+
+
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on a host:port nobody listens on (ray.init retries it for minutes).
+
+    Other forms ("auto", a Ray client address without a port) are left to Ray.
+    """
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def disconnect(started: bool) -> None:

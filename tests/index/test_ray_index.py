@@ -146,6 +146,19 @@ def test_worker_killed_mid_run_is_retried_without_duplicates(
     assert set(ids) == set(vectors(plain_onnx))
 
 
+def test_an_unreachable_cluster_address_is_one_line_not_a_hang(
+    isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    assert main(["index", "--ray", address, "--corpus", str(SEEDS)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"cannot reach the Ray cluster at {address}" in err
+
+
 def test_a_worker_that_keeps_dying_stops_the_job_after_bounded_restarts(
     local_ray: None, tmp_path: Path
 ) -> None:
