@@ -67,7 +67,7 @@ def clean_build(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> tuple
 def test_indexing_killed_at_random_points_then_rerun_matches_a_clean_build(
     tmp_path: Path, corpus: Path, clean_build: tuple[Path, dict, float]
 ) -> None:
-    clean_data, clean, _ = clean_build
+    clean_data, clean, clean_seconds = clean_build
     # Alternating between the full corpus and one file short gives every run real work:
     # embedding and Chroma writes one way, deletes and the BM25 rebuild the other.
     smaller = tmp_path / "smaller"
@@ -84,7 +84,7 @@ def test_indexing_killed_at_random_points_then_rerun_matches_a_clean_build(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(1.0, 4.5))
+        time.sleep(rng.uniform(0.1, 0.8) * clean_seconds)  # a random point of a run's life
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
