@@ -47,8 +47,10 @@ def test_indexer_embeds_in_length_order_and_counts_paragraphs(
     )
     report = indexer.run(SEEDS)
     lengths = [len(text) for batch in BATCHES for text in batch]
-    assert len(lengths) == report.embedded == report.chunks
-    assert lengths == sorted(lengths)
+    assert report.embedded == report.chunks and report.embedded_sentences > 0
+    assert len(lengths) == report.embedded + report.embedded_sentences
+    chunks, sentences = lengths[: report.embedded], lengths[report.embedded :]  # chunks first
+    assert chunks == sorted(chunks) and sentences == sorted(sentences)
     bar = capsys.readouterr().err
     assert f"{report.paragraphs}/{report.paragraphs}" in bar and "paragraphs/s" in bar
     assert json.loads((isolated_env / "embedder.json").read_text()) == {"embedder": ONNX_NAME}
