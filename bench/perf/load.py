@@ -22,8 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from bench import PROJECT_ROOT
 from bench.perf.fake_bot_api import FakeBotAPI
@@ -37,6 +37,30 @@ MARKERS = {
     "متى أعلنت المعارضة السورية أنها حررت دمشق؟": "8 ديسمبر",
     "بماذا وصفت المتحدثة باسم الخارجية الأميركية فكرة الممر الإنساني؟": "المزحة",
 }
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    """One load run: how the chats were answered and how late the bot's event loop ran."""
+
+    chats: int
+    questions: int
+    replies: int
+    chats_in_order: int  # chats that got every answer, in the order asked
+    seconds: float
+    last_reply_s: float  # after the questions went out
+    lag_max_ms: float
+    lag_p99_ms: float
+    lag_median_ms: float
+    beats: int  # heartbeats of 10 ms during the run
+    max_lag_limit_ms: float
+    loadavg_start: list[float]
+    loadavg_end: list[float]
+
+    @property
+    def passed(self) -> bool:
+        """Every chat answered in order, and the loop never stalled past the limit."""
+        return self.chats_in_order == self.chats and self.lag_max_ms <= self.max_lag_limit_ms
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -55,7 +79,7 @@ def messages(chats: int) -> list[tuple[int, str]]:
     ]
 
 
-def run(data_dir: Path, chats: int = CHATS, timeout: float = 300.0) -> dict[str, Any]:
+def run(data_dir: Path, chats: int = CHATS, timeout: float = 300.0) -> LoadFigures:
     """One load run against a bot over a copy of data_dir (an indexed seeds data dir)."""
     asked = messages(chats)
     loadavg_start = list(os.getloadavg())
@@ -103,21 +127,21 @@ def run(data_dir: Path, chats: int = CHATS, timeout: float = 300.0) -> dict[str,
         got = [r.text for r in replies if r.chat_id == chat and r.method == "sendMessage"]
         in_order += len(got) == len(expected) and all(m in t for m, t in zip(expected, got, strict=True))
     lag_ms = [lag * 1000 for lag in lags] or [0.0]
-    return {
-        "chats": chats,
-        "questions": len(asked),
-        "replies": len(replies),
-        "chats_in_order": in_order,
-        "seconds": finished - started,
-        "last_reply_s": max((r.at for r in replies), default=served) - served,
-        "lag_max_ms": max(lag_ms),
-        "lag_p99_ms": percentile(lag_ms, 0.99),
-        "lag_median_ms": statistics.median(lag_ms),
-        "beats": len(lags),
-        "max_lag_limit_ms": MAX_LAG_MS,
-        "loadavg_start": loadavg_start,
-        "loadavg_end": list(os.getloadavg()),
-    }
+    return LoadFigures(
+        chats=chats,
+        questions=len(asked),
+        replies=len(replies),
+        chats_in_order=in_order,
+        seconds=finished - started,
+        last_reply_s=max((r.at for r in replies), default=served) - served,
+        lag_max_ms=max(lag_ms),
+        lag_p99_ms=percentile(lag_ms, 0.99),
+        lag_median_ms=statistics.median(lag_ms),
+        beats=len(lags),
+        max_lag_limit_ms=MAX_LAG_MS,
+        loadavg_start=loadavg_start,
+        loadavg_end=list(os.getloadavg()),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[load] indexing the seeds into {data_dir}", file=sys.stderr, flush=True)
             soak.index_seeds(data_dir)
         figures = run(data_dir.resolve(), args.chats)
-    print(json.dumps(figures))
-    return 0 if figures["chats_in_order"] == args.chats and figures["lag_max_ms"] <= MAX_LAG_MS else 1
+    print(json.dumps(asdict(figures)))
+    return 0 if figures.passed else 1
 
 
 if __name__ == "__main__":

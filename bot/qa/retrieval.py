@@ -3,9 +3,9 @@
 Each side proposes its top candidates; every candidate then gets both scores (BM25
 for the whole corpus is one sparse product; the dense score of a BM25-only candidate
 comes from its stored vectors), and the two are fused (`bot.qa.fusion`). The index
-is a `ParagraphIndex`: the retriever never talks to Chroma itself. On the dev
-half of XQuAD-ar it gave R@1 0.926 against 0.910 for the weighted RRF it replaced
-(held-out half: 0.938 against 0.926; `python -m bench` reports the current figures).
+is a `ParagraphIndex`: the retriever never talks to Chroma itself. This fusion replaced
+a weighted RRF that ranked worse on both halves of XQuAD-ar; the report of `python -m bench`
+(section 1, `isnad_hybrid` against each side alone) has the current figures.
 A paragraph scores as its best chunk, so long paragraphs count once.
 """
 

@@ -12,9 +12,10 @@ import urllib.request
 import numpy as np
 import pytest
 
-from bench import metrics, targets
+from bench import metrics, report, targets
 from bench.perf import growth, load
 from bench.perf.fake_bot_api import FakeBotAPI
+from bench.stages import Run
 from indexing.paragraphs import parse_paragraphs
 from tests.conftest import PROJECT_ROOT
 
@@ -197,3 +198,16 @@ def test_a_documented_bench_command_starts(command: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"usage: python -m {command}")
+
+
+def test_the_report_renders_a_committed_full_run_from_typed_records() -> None:
+    results = json.loads((PROJECT_ROOT / "bench" / "results" / "2026-11-21-vm-2cpu.json").read_text())
+    run = Run.of(results)
+    assert run.retrieval["isnad_hybrid"].test.n == run.answers.quality["test"].n > 0
+    assert run.growth is not None and [g.paragraphs for g in run.growth.by_size()] == [1_000, 10_000, 100_000]
+    assert run.speed.load is None and run.answer_shape is None  # stages this older run did not have
+    text = report.render(results, targets.check(results), {})
+    assert text.startswith(f"# isnad benchmark — {run.meta.date}")
+    for heading in ("## Headline", "## 1. Retrieval quality", "## 3. Speed and cost", "## 4. Growth"):
+        assert heading in text
+    assert f"| {run.growth.by_size()[-1].paragraphs:,} |" in text
