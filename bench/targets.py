@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.stages import GrowthRerun, Run
 
 
 @dataclass(frozen=True)
@@ -39,61 +42,47 @@ class Verdict:
         return out
 
 
-def _get(tree: dict[str, Any], *path: str) -> float | None:
-    node: Any = tree
-    for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return float(node) if isinstance(node, int | float) else None
-
-
 def check(results: dict[str, Any]) -> list[Verdict]:
     """Every target of issue 5 against this run (held-out test half for quality)."""
-    growth = results.get("growth", {}).get("sizes", {})
-    largest = max(growth, key=int) if growth else None
+    from bench.stages import Run
+
+    run = Run.of(results)
+    speed = run.speed
+    sizes = run.growth.sizes if run.growth else {}
+    largest = max(sizes, key=int) if sizes else None  # the size asked for, as the report names it
     at = f"{int(largest):,} paragraphs" if largest else "not measured"
-    speed = results.get("speed", {})
-    measured_bot = bool(speed.get("bot_measured"))
+    total = sizes[largest].latency_ms["total"] if largest else None
     bot_label = (
-        "`isnad bot`, fake Bot API, 3 questions" if measured_bot else "engine process as the bot builds it"
+        "`isnad bot`, fake Bot API, 3 questions"
+        if speed.bot_process
+        else "engine process as the bot builds it"
     )
-    bot_rss = _get(speed, "bot_process" if measured_bot else "engine_process", "max_rss_mb")
+    process = speed.bot_process or speed.engine_process
+    hybrid = run.retrieval["isnad_hybrid"].test if "isnad_hybrid" in run.retrieval else None
+    quality = run.answers.quality.get("test")
     return (
         [
-            Verdict(
-                "XQuAD-ar R@1",
-                "isnad hybrid, test half",
-                0.95,
-                _get(results, "retrieval", "isnad_hybrid", "test", "r1"),
-                True,
-            ),
-            Verdict(
-                "XQuAD-ar R@5",
-                "isnad hybrid, test half",
-                0.995,
-                _get(results, "retrieval", "isnad_hybrid", "test", "r5"),
-                True,
-            ),
+            Verdict("XQuAD-ar R@1", "isnad hybrid, test half", 0.95, hybrid.r1 if hybrid else None, True),
+            Verdict("XQuAD-ar R@5", "isnad hybrid, test half", 0.995, hybrid.r5 if hybrid else None, True),
             Verdict(
                 "answer contains gold",
                 "Engine.ask, test half",
                 0.90,
-                _get(results, "answers", "quality", "test", "contains_gold"),
+                quality.contains_gold if quality else None,
                 True,
             ),
             Verdict(
                 "citation includes gold paragraph",
                 "Engine.ask, test half",
                 0.97,
-                _get(results, "answers", "quality", "test", "cites_gold"),
+                quality.cites_gold if quality else None,
                 True,
             ),
             Verdict(
                 "warm question p50",
                 f"Engine.ask total at {at}",
                 30.0,
-                _get(growth, str(largest), "latency_ms", "total", "p50") if largest else None,
+                total.p50 if total else None,
                 False,
                 "ms",
             ),
@@ -101,7 +90,7 @@ def check(results: dict[str, Any]) -> list[Verdict]:
                 "warm question p95",
                 f"Engine.ask total at {at}",
                 100.0,
-                _get(growth, str(largest), "latency_ms", "total", "p95") if largest else None,
+                total.p95 if total else None,
                 False,
                 "ms",
             ),
@@ -109,7 +98,7 @@ def check(results: dict[str, Any]) -> list[Verdict]:
                 "indexing overhead over the raw embedder",
                 "isnad index job vs its embedder alone, same texts",
                 0.10,
-                _get(speed, "throughput", "overhead"),
+                speed.throughput.overhead if speed.throughput else None,
                 False,
                 "ratio",
             ),
@@ -117,16 +106,16 @@ def check(results: dict[str, Any]) -> list[Verdict]:
                 "re-index of unchanged seeds",
                 "`isnad index` wall time, median",
                 2.0,
-                _get(speed, "reindex", "wall_seconds_median"),
+                speed.reindex.wall_seconds_median if speed.reindex else None,
                 False,
                 "s",
             ),
-            Verdict("bot RSS", bot_label, 400.0, bot_rss, False, "MB"),
+            Verdict("bot RSS", bot_label, 400.0, process.max_rss_mb if process else None, False, "MB"),
             Verdict(
                 "event-loop lag, 50 chats at once",
                 "`isnad bot` with a heartbeat, fake Bot API (bench/perf/load.py), max",
                 100.0,
-                _get(speed, "load", "lag_max_ms"),
+                speed.load.lag_max_ms if speed.load else None,
                 False,
                 "ms",
             ),
@@ -134,23 +123,24 @@ def check(results: dict[str, Any]) -> list[Verdict]:
                 "heap growth over a long run",
                 "`isnad ask --batch`, RssAnon after warm-up vs the end (bench/perf/soak.py)",
                 10.0,
-                _get(speed, "soak", "anon_growth_pct"),
+                speed.soak.anon_growth_pct if speed.soak else None,
                 False,
                 "%",
             ),
         ]
-        + _answer_shape_verdicts(results)
-        + [verdict for rerun in results.get("growth_reruns", []) for verdict in _latency_verdicts(rerun)]
+        + _answer_shape_verdicts(run)
+        + [verdict for rerun in run.growth_reruns for verdict in _latency_verdicts(rerun)]
     )
 
 
-def _answer_shape_verdicts(results: dict[str, Any]) -> list[Verdict]:
+def _answer_shape_verdicts(run: Run) -> list[Verdict]:
     """Issue 10's targets on the held-out half (bench.quality)."""
     on = "bench.quality, test half"
-    shape = results.get("answer_shape", {}).get("test", {})
+    shape = run.answer_shape.test if run.answer_shape else None
 
     def value(key: str) -> float | None:
-        return float(shape[key]) if key in shape else None
+        figure: float | None = getattr(shape, key) if shape else None
+        return figure
 
     return [
         Verdict("lead contains gold", on, 0.75, value("lead_contains_gold"), True),
@@ -162,15 +152,14 @@ def _answer_shape_verdicts(results: dict[str, Any]) -> list[Verdict]:
     ]
 
 
-def _latency_verdicts(rerun: dict[str, Any]) -> list[Verdict]:
+def _latency_verdicts(rerun: GrowthRerun) -> list[Verdict]:
     """The latency targets again, for a growth rerun under other settings."""
-    sizes = rerun.get("sizes", {})
-    if not sizes:
+    if not rerun.sizes:
         return []
-    largest = max(sizes, key=int)
-    at = f"Engine.ask total at {int(largest):,} paragraphs, {rerun['label']}"
-    total = sizes[largest]["latency_ms"]["total"]
+    largest = max(rerun.sizes, key=int)
+    at = f"Engine.ask total at {int(largest):,} paragraphs, {rerun.label}"
+    total = rerun.sizes[largest].latency_ms["total"]
     return [
-        Verdict(f"warm question p50 ({rerun['label']})", at, 30.0, total["p50"], False, "ms"),
-        Verdict(f"warm question p95 ({rerun['label']})", at, 100.0, total["p95"], False, "ms"),
+        Verdict(f"warm question p50 ({rerun.label})", at, 30.0, total.p50, False, "ms"),
+        Verdict(f"warm question p95 ({rerun.label})", at, 100.0, total.p95, False, "ms"),
     ]
