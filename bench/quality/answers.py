@@ -137,6 +137,8 @@ def copy_without(source_dir: Path, target_dir: Path, removed: Iterable[str]) -> 
         copied += len(keep)
     rows_table, _ = table.load_or_build(target, target_dir / "table")
     lexical.load_or_build(rows_table, target_dir / "lexical")
+    if (source_dir / "embedder.json").is_file():  # the copy's vectors are the source's embedder's
+        shutil.copy2(source_dir / "embedder.json", target_dir / "embedder.json")
     if (source_dir / "sentences").is_dir():  # keyed by paragraph id: extra paragraphs cost nothing
         shutil.copytree(source_dir / "sentences", target_dir / "sentences", dirs_exist_ok=True)
     return copied

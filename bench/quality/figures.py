@@ -116,14 +116,16 @@ def curve(answerable: Sequence[float | None], absent: Sequence[float | None]) ->
 
 
 class CachedQueries:
-    """Query vectors kept across runs (bench/.cache/query-vectors.json), for the development loop.
+    """Query vectors kept across runs (bench/.cache/query-vectors-<embedder>.json), for the development loop.
 
-    Only the figures are the same with it; timings then exclude the query embedding.
+    Only the figures are the same with it; timings then exclude the query embedding. The file
+    is named by the embedder, so vectors of one are never read by another's index.
     """
 
-    def __init__(self, embedder: Any, path: Path) -> None:
+    def __init__(self, embedder: Any, cache: Path) -> None:
         self.embedder = embedder
-        self.path = path
+        self.path = cache / f"query-vectors-{embedder.model_name}.json"
+        path = self.path
         self.vectors: dict[str, list[float]] = (
             json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         )
@@ -167,9 +169,10 @@ def index_copies(cache: Path, questions: Sequence[Question]) -> dict[int, Path]:
     from indexing.store.chroma import ParagraphStore, chroma_client
 
     fingerprint = ParagraphStore(chroma_client(cache / "xquad-data")).fingerprint()
-    # The copies carry the sentence vectors too: a new set of them makes new copies.
+    # The copies carry the embedder and sentence vectors too: a change of either makes new copies.
     sentences = snapshots.current(cache / "xquad-data" / "sentences")
-    fingerprint += f" {sentences.name if sentences else ''}"
+    embedder = (cache / "xquad-data" / "embedder.json").read_text(encoding="utf-8").strip()
+    fingerprint += f" {sentences.name if sentences else ''} {embedder}"
     sources = article_sources(list(questions))
     out: dict[int, Path] = {}
     for group in range(ABSTENTION_GROUPS):
@@ -199,8 +202,7 @@ def run(
     started = time.perf_counter()
     engine = build(cache / "xquad-data")
     base_embedder = engine.retriever.embedder
-    vectors = cache / "query-vectors.json"
-    queries = CachedQueries(engine.retriever.embedder, vectors) if reuse_queries else None
+    queries = CachedQueries(engine.retriever.embedder, cache) if reuse_queries else None
     cached(engine, queries)
     engine.ask(asked[0].text)
     records = [record(engine, q) for q in asked]

@@ -128,7 +128,7 @@ def fit(xquad_path: Path, cache: Path) -> tuple[Models, dict[str, Any]]:
     dev, _ = xquad.split(questions)
     engine = build(cache / "xquad-data")
     base_embedder = engine.retriever.embedder
-    queries = quality.CachedQueries(engine.retriever.embedder, cache / "query-vectors.json")
+    queries = quality.CachedQueries(engine.retriever.embedder, cache)
     quality.cached(engine, queries)
     retriever = engine.retriever
     fused = {q.qid: retriever.fuse(q.text, DEPTH) for q in dev}
