@@ -49,7 +49,7 @@ def _answers(run: Run) -> str:
 def _steps_by_p50(growth: Growth) -> str:
     steps = growth.breakdown.steps if growth.breakdown else {}
     ranked = sorted(steps.items(), key=lambda kv: -kv[1].p50)
-    return ", ".join(f"{name} {s.p50:.1f} ms" for name, s in ranked if name != "whole search")
+    return ", ".join(f"{name} {s.p50:.1f} ms" for name, s in ranked if not name.startswith("whole search"))
 
 
 def _latency(run: Run) -> str:

@@ -264,6 +264,8 @@ def build_corpus(
     """
     started = time.perf_counter()
     answers.copy_without(real_data_dir, data_dir, ())  # real chunks, real vectors, first caches
+    if (real_data_dir / "embedder.json").is_file():  # whose vectors these are (see embedder_mark)
+        shutil.copyfile(real_data_dir / "embedder.json", data_dir / "embedder.json")
     if corpus_dir is not None and real_corpus is not None:
         for path in real_corpus.glob("*.txt"):
             corpus_dir.mkdir(parents=True, exist_ok=True)
@@ -399,6 +401,7 @@ def retrieval_breakdown(engine: Any, questions: Sequence[Question]) -> dict[str,
         "vectors of BM25-only candidates (Chroma, by id)": [],
         "fusion and records of the top 10 (row table)": [],
         "whole search": [],
+        "whole search without the second stage (fuse)": [],
     }
     names = list(steps)
     for q in questions:
@@ -425,7 +428,9 @@ def retrieval_breakdown(engine: Any, questions: Sequence[Question]) -> dict[str,
         t6 = time.perf_counter()
         retriever.search(q.text, 10)
         t7 = time.perf_counter()
-        spans = ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6), (t6, t7))
+        retriever.fuse(q.text, 10)
+        t8 = time.perf_counter()
+        spans = ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6), (t6, t7), (t7, t8))
         for name, (a, b) in zip(names, spans, strict=True):
             steps[name].append((b - a) * 1000)
     return {"n": len(questions), "steps": {name: latency_summary(v) for name, v in steps.items()}}
