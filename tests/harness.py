@@ -187,18 +187,7 @@ def scripted_answer(text: str, cited: Sequence[tuple[str, int, str, str]] = (), 
         )
         for source, n, title, body in cited
     ]
-    citations = [
-        Citation(
-            i,
-            p.paragraph.paragraph_id,
-            p.paragraph.source,
-            p.paragraph.title,
-            p.paragraph.number,
-            p.paragraph.text,
-            0.9,
-        )
-        for i, p in enumerate(passages, 1)
-    ]
+    citations = [Citation.from_passage(i, p) for i, p in enumerate(passages, 1)]
     return Answer(
         text, text, text, bool(citations), "extractive", citations, passages, {"total": 1.0}, notice
     )

@@ -95,18 +95,7 @@ def make_answer(question: str, cited: list[tuple[str, int, str]], text: str = AR
         )
         for source, n, body in cited
     ]
-    citations = [
-        Citation(
-            i,
-            p.paragraph.paragraph_id,
-            p.paragraph.source,
-            p.paragraph.title,
-            p.paragraph.number,
-            p.paragraph.text,
-            0.8,
-        )
-        for i, p in enumerate(passages, 1)
-    ]
+    citations = [Citation.from_passage(i, p) for i, p in enumerate(passages, 1)]
     return Answer(question, question, text, bool(citations), "extractive", citations, passages, {})
 
 
