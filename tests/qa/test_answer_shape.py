@@ -25,8 +25,8 @@ def lead(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def engine(seeds_data: Path) -> Engine:
-    return build(seeds_data)
+def engine(base_engine: Engine) -> Engine:
+    return base_engine  # the shared seeds engine (tests/conftest.py); conversations are keyed per test
 
 
 # -- 1. answer shape -------------------------------------------------------------------
