@@ -125,8 +125,12 @@ class ArabicAnalyzer:
 
     def terms(self, text: str) -> list[str]:
         """Stemmed terms of a text, stopwords dropped; spelling variants give the same terms."""
+        return self.folded_terms(normalize_arabic(text))
+
+    def folded_terms(self, folded: str) -> list[str]:
+        """`terms` of a text already folded by normalize_arabic."""
         out = []
-        for word in words(normalize_arabic(text)):
+        for word in words(folded):
             if word in STOPWORDS:
                 continue
             out.append(self._stem(word) if has_arabic(word) else word)

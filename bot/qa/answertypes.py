@@ -460,16 +460,25 @@ def question_type(question: str) -> AnswerType:
 
 def type_matches(kind: AnswerType, text: str, question: str = "") -> int:
     """How many spans of the wanted kind the text holds that the question does not already say."""
+    return folded_type_matches(kind, normalize_arabic(text), said_words(question))
+
+
+def said_words(question: str) -> frozenset[str]:
+    """The question's folded words, as `folded_type_matches` takes them."""
+    return frozenset(words(normalize_arabic(question)))
+
+
+def folded_type_matches(kind: AnswerType, folded: str, said: frozenset[str]) -> int:
+    """`type_matches` over text already folded by normalize_arabic and the question's `said_words`."""
     pattern = _PATTERNS.get(kind)
     if pattern is None:
         return 0
-    said = set(words(normalize_arabic(question)))
     count = 0
-    for match in pattern.finditer(normalize_arabic(text)):
+    for match in pattern.finditer(folded):
         token = match.group(0).strip()
         if token and token not in said and not (token.isdigit() and any(token in w for w in said)):
             count += 1
     return count
 
 
-__all__ = ["AnswerType", "question_type", "type_matches"]
+__all__ = ["AnswerType", "folded_type_matches", "question_type", "said_words", "type_matches"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass
 
 from bot.qa.questionwords import NOT_CONTENT, is_question_word
@@ -44,7 +44,10 @@ class QueryTerms:
 
     def coverage(self, text_terms: Iterable[str]) -> float:
         """Weighted share of the question's terms that the text contains (0..1)."""
-        present = {light_stem(t) for t in text_terms}
+        return self.coverage_of_stems({light_stem(t) for t in text_terms})
+
+    def coverage_of_stems(self, present: Set[str]) -> float:
+        """`coverage` of a text given the light stems of its terms."""
         return sum(w for t, w in self.terms.items() if light_stem(t) in present) / self.total
 
 

@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from bot.qa.answertypes import AnswerType, question_type, type_matches
+from bot.qa.answertypes import AnswerType, folded_type_matches, question_type, said_words
 from bot.qa.evidence import Evidence, QueryTerms, light_stem
 from bot.qa.passage import Passage, Ranking, ScoredUnit, Unit
+from indexing.arabic import normalize_arabic
 from indexing.sentences import split_sentences
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "weights.json"
@@ -43,6 +44,10 @@ _CLAUSE_BREAK = re.compile(
     r"وذلك|وأن|وان|وأضاف|واضاف|وقال|وأكد|واكد|وأشار|واشار|مما|بعد أن|بعد ان|قبل أن|قبل ان|حتى)(?=\s))"
 )
 LEAD_CHARS = 240  # a long sentence is cut to clauses that fit this
+# Paragraphs whose analysis (units, their folded text and terms) the reranker keeps: a
+# question's candidates are often paragraphs recent questions also brought up, and the
+# analysis is most of the second stage's cost (the commit that added it has the figures).
+ANALYSIS_CACHE = 512
 _MIN_WORDS = 3
 _TYPED = frozenset(
     {
@@ -113,10 +118,15 @@ ABSTAIN_FEATURES = (
 )
 
 
-def _bigrams(ordered: list[str], query: QueryTerms) -> set[tuple[str, str]]:
+def _bigrams(ordered: Sequence[str], query: QueryTerms) -> set[tuple[str, str]]:
     """Adjacent pairs of the question's content terms, as they follow each other."""
     content = [t for t in ordered if t in query.terms]
     return set(itertools.pairwise(content))
+
+
+@lru_cache(maxsize=64)
+def _said_words(question: str) -> frozenset[str]:
+    return said_words(question)
 
 
 def clauses(sentence: str) -> list[str]:
@@ -158,6 +168,24 @@ def units_of(text: str) -> tuple[Unit, ...]:
                 if len(run.split()) >= _MIN_WORDS and (a, b) != (0, len(parts)):
                     out.append(Unit(_trim(run), i, True))
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class _AnalysedUnit:
+    """What the features need of a unit that does not depend on the question."""
+
+    folded: str  # normalize_arabic of its text
+    terms: tuple[str, ...]
+    term_set: frozenset[str]
+    stems: frozenset[str]  # light stems of its terms, what coverage compares
+    log_chars: float
+
+
+@dataclass(frozen=True)
+class _AnalysedParagraph:
+    units: tuple[Unit, ...]
+    analysed: tuple[_AnalysedUnit, ...]
+    sentences: int  # how many sentences split_sentences finds (the sentence vectors' count)
 
 
 @dataclass
@@ -222,6 +250,30 @@ class Reranker:
     def __init__(self, evidence: Evidence, models: Models | None = None) -> None:
         self.evidence = evidence
         self.models = models or Models.load()
+        # Bounded caches of what depends on a paragraph's text only, never on the question.
+        self._paragraph = lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_paragraph)
+        self._stems = lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_stems)
+        self._query_order = lru_cache(maxsize=64)(self._analyse_query_order)
+
+    def _analyse_paragraph(self, text: str) -> _AnalysedParagraph:
+        units = units_of(text)
+        analysed = []
+        for unit in units:
+            folded = normalize_arabic(unit.text)
+            terms = tuple(self.evidence.analyzer.folded_terms(folded))
+            term_set = frozenset(terms)
+            stems = frozenset(light_stem(t) for t in terms)
+            stems = term_set if stems == term_set else stems  # one set kept when they agree
+            log_chars = math.log(max(len(unit.text), 1))
+            analysed.append(_AnalysedUnit(folded, terms, term_set, stems, log_chars))
+        return _AnalysedParagraph(units, tuple(analysed), len(split_sentences(text)))
+
+    def _analyse_query_order(self, question: str) -> tuple[str, ...]:
+        return tuple(self.evidence.query_order(question))
+
+    def _analyse_stems(self, text: str) -> frozenset[str]:
+        """Light stems of a text's terms (what QueryTerms.coverage compares)."""
+        return frozenset(light_stem(t) for t in self.evidence.terms(text))
 
     # -- features ------------------------------------------------------------------
 
@@ -239,27 +291,29 @@ class Reranker:
         `cosines` are the question's similarities with the paragraph's sentences (from the
         index job's sentence vectors); without them every sentence gets the paragraph's `dense`.
         """
-        units = units_of(text)
-        if cosines is not None and len(cosines) != len(split_sentences(text)):
+        paragraph = self._paragraph(text)
+        units = paragraph.units
+        if cosines is not None and len(cosines) != paragraph.sentences:
             cosines = None  # vectors of another split: rank without them
         top_cosine = float(np.max(cosines)) if cosines is not None else dense
         sentence_cov: dict[int, float] = {}
-        pairs = _bigrams(self.evidence.query_order(question), query)
+        pairs = _bigrams(self._query_order(question), query)
+        said = _said_words(question) if kind in _TYPED else frozenset()
         rows, covs, terms_of = [], [], []
-        for unit in units:
-            terms = self.evidence.terms(unit.text)
-            coverage = query.coverage(terms)
-            hit = float(kind in _TYPED and type_matches(kind, unit.text, question) > 0)
+        for unit, analysed in zip(units, paragraph.analysed, strict=True):
+            terms = analysed.terms
+            coverage = query.coverage_of_stems(analysed.stems)
+            hit = float(kind in _TYPED and folded_type_matches(kind, analysed.folded, said) > 0)
             if not unit.clause:
                 sentence_cov[unit.sentence] = coverage
             matched = sum(1 for t in terms if t in query.terms)
-            unit_pairs = set(itertools.pairwise(terms))
+            bigrams = len(pairs & set(itertools.pairwise(terms))) / len(pairs) if pairs else 0.0
             rows.append(
                 [
                     1.0,
                     coverage,
                     matched / max(len(terms), 1),
-                    len(pairs & unit_pairs) / len(pairs) if pairs else 0.0,
+                    bigrams,
                     0.0,
                     hit,
                     hit * float(kind in _HIT_GROUPS[0]),
@@ -267,7 +321,7 @@ class Reranker:
                     hit * float(kind in _HIT_GROUPS[2]),
                     hit * coverage,
                     float(kind not in _TYPED),
-                    math.log(max(len(unit.text), 1)),
+                    analysed.log_chars,
                     float(unit.sentence == 0),
                     float(unit.clause),
                     0.0,
@@ -276,7 +330,7 @@ class Reranker:
                 ]
             )
             covs.append(coverage)
-            terms_of.append(frozenset(terms))
+            terms_of.append(analysed.term_set)
         for row, unit in zip(rows, units, strict=True):
             row[4] = sentence_cov.get(unit.sentence, row[1])
             row[14] = sentence_cov.get(unit.sentence - 1, 0.0)
@@ -320,8 +374,8 @@ class Reranker:
                     dense[i] - dense.max(),
                     bm25[i] / top_bm25,
                     1.0 / (i + 1),
-                    query.coverage(self.evidence.terms(f"{headline} {passage.paragraph.text}")),
-                    query.coverage(self.evidence.terms(headline)) if headline else 0.0,
+                    query.coverage_of_stems(self._stems(f"{headline} {passage.paragraph.text}")),
+                    query.coverage_of_stems(self._stems(headline)) if headline else 0.0,
                     max((s.logit for s in mine), default=-5.0),
                     max(covs, default=0.0),
                     float(unit_x[:, 3].max()) if len(unit_x) else 0.0,
@@ -349,7 +403,7 @@ class Reranker:
         top = passages[best]
         others = sorted((p.dense for i, p in enumerate(passages) if i != best), reverse=True)
         query = self.evidence.query(question)
-        present = {light_stem(t) for t in self.evidence.terms(f"{top.paragraph.title} {top.paragraph.text}")}
+        present = self._stems(f"{top.paragraph.title} {top.paragraph.text}")
         column = PASSAGE_FEATURES.index
         features = {
             "bias": 1.0,
