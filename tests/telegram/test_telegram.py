@@ -53,6 +53,7 @@ from tests.harness import (
     scripted,
     scripted_answer,
     sharing,
+    start_isnad_bot,
 )
 
 pytestmark = pytest.mark.network
@@ -523,14 +524,8 @@ def test_isnad_bot_command_answers_and_stops_on_sigterm(
     shutil.copytree(seeds_data, data, ignore=shutil.ignore_patterns("index.lock"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ISNAD_", "TELEGRAM_"))}
     env.update(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url, ISNAD_DATA_DIR=str(data))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "isnad", "-v", "bot"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "bot.log"
+    process = start_isnad_bot(env, tmp_path, log)
     try:
         fake.wait_for(lambda calls: any(c.method == "getUpdates" for c in calls), 60, "isnad bot to poll")
         ask(fake, fake.private_chat(591), fake.user(591), TRUCKS)
@@ -538,7 +533,8 @@ def test_isnad_bot_command_answers_and_stops_on_sigterm(
         assert "43 شاحنة" in answer.params["text"] and "<blockquote expandable>" in answer.params["text"]
     finally:
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
+        process.wait(timeout=30)
+    stderr = log.read_text()
     assert process.returncode == 0, stderr[-2000:]
     assert "is answering (polling)" in stderr and "answered chat 591" in stderr
     assert fake.token not in stderr
@@ -770,14 +766,8 @@ def test_reindex_of_a_corpus_with_a_fifo_finishes_and_sigint_stops_the_bot(
         ISNAD_CORPUS_DIR=str(corpus),
         ISNAD_ADMINS="651",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "isnad", "-v", "bot"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    log = tmp_path / "bot.log"
+    process = start_isnad_bot(env, tmp_path, log)
     try:
         fake.wait_for(lambda calls: any(c.method == "getUpdates" for c in calls), 90, "isnad bot to poll")
         admin, chat = fake.user(651), fake.private_chat(651)
@@ -789,10 +779,11 @@ def test_reindex_of_a_corpus_with_a_fifo_finishes_and_sigint_stops_the_bot(
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            _, stderr = process.communicate(timeout=30)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
-            _, stderr = process.communicate()
+            process.wait()
             pytest.fail("isnad bot did not stop on SIGINT within 30 s")
+    stderr = log.read_text()
     assert process.returncode in (0, 130), stderr[-2000:]
     assert "FIFO" in stderr and fake.token not in stderr
