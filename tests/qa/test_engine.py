@@ -102,10 +102,13 @@ def test_answer_json_follows_the_contract(base_engine: Engine) -> None:
     json.dumps(out, ensure_ascii=False)
 
 
-def isnad(*args: str, data: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def isnad(
+    *args: str, data: Path, stdin: str | None = None, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m isnad ARGS` on data, with extra environment settings (NAME=value)."""
     import os
 
-    env = {**os.environ, "ISNAD_DATA_DIR": str(data)}
+    env = {**os.environ, "ISNAD_DATA_DIR": str(data), **settings}
     return subprocess.run(
         [sys.executable, "-m", "isnad", *args],
         input=stdin,
@@ -149,16 +152,8 @@ def test_cli_ask_on_empty_data_dir_indexes_first(tmp_path: Path, write_corpus) -
     corpus = write_corpus(
         {"a.txt": "افتتاح معرض الكتاب\n\nافتتح معرض الكتاب الدولي أبوابه أمس بمشاركة أكثر من 900 دار نشر.\n"}
     )
-    import os
-
-    env = {**os.environ, "ISNAD_DATA_DIR": str(tmp_path / "fresh"), "ISNAD_CORPUS_DIR": str(corpus)}
-    result = subprocess.run(
-        [sys.executable, "-m", "isnad", "ask", "--json", "كم دار نشر تشارك في معرض الكتاب؟"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    question = "كم دار نشر تشارك في معرض الكتاب؟"
+    result = isnad("ask", "--json", question, data=tmp_path / "fresh", ISNAD_CORPUS_DIR=str(corpus))
     assert result.returncode == 0, result.stderr
     assert "indexing" in result.stderr
     assert "900 دار نشر" in json.loads(result.stdout)["answer"]
@@ -176,27 +171,19 @@ def test_repl_from_piped_stdin(seeds_data: Path) -> None:
 
 
 def test_cli_openai_mode_cites_through_a_real_http_endpoint(seeds_data: Path) -> None:
-    import os
 
     from tests.fake_openai import FakeOpenAI, FakeReply
 
     with FakeOpenAI() as server:
         server.enqueue(["أعلن إيجلاند أن 43 شاحنة جاهزة [1]، وأكد ذلك لاحقاً [42]."])
-        env = {
-            **os.environ,
-            "ISNAD_DATA_DIR": str(seeds_data),
+        openai = {
             "ISNAD_LLM": "openai",
             "OPENAI_BASE_URL": server.base_url,
             "OPENAI_API_KEY": "sk-test-secret-0042",
             "ISNAD_LLM_MODEL": "fake-model",
         }
-        result = subprocess.run(
-            [sys.executable, "-m", "isnad", "ask", "--json", "كم شاحنة قال إيجلاند إنها جاهزة؟"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+        trucks = "كم شاحنة قال إيجلاند إنها جاهزة؟"
+        result = isnad("ask", "--json", trucks, data=seeds_data, **openai)
         assert result.returncode == 0, result.stderr
         out = json.loads(result.stdout)
         assert out["mode"] == "openai"
@@ -206,13 +193,7 @@ def test_cli_openai_mode_cites_through_a_real_http_endpoint(seeds_data: Path) ->
         assert "كم شاحنة" in prompt and "[1]" in prompt
 
         server.enqueue([FakeReply(status=500), FakeReply(status=500)])
-        result = subprocess.run(
-            [sys.executable, "-m", "isnad", "ask", "--json", "كم شاحنة قال إيجلاند إنها جاهزة؟"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+        result = isnad("ask", "--json", trucks, data=seeds_data, **openai)
         out = json.loads(result.stdout)
         assert out["mode"] == "extractive" and out["notice"] and "43 شاحنة" in out["answer"]
         assert "sk-test-secret-0042" not in result.stderr + result.stdout
