@@ -16,6 +16,8 @@ def _without_question_words(text: str) -> str:
 
 
 _DERIVATION_PREFIXES = "امتين"
+# One-letter proclitics the stemmer leaves on a name or a noun without the article (لأبولو, كمدينة).
+_PROCLITICS = "لبكفو"
 _CARRIED = re.compile(r"\(([^()]*)\)[؟?.!\s]*$")
 CARRIED_WEIGHT = 0.1
 
@@ -58,6 +60,23 @@ class Evidence:
         self.analyzer = analyzer
         self.idf = idf
 
+    @property
+    def unseen_idf(self) -> float:
+        """The weight of a term the index never saw (the largest it gives)."""
+        return self.idf("")
+
+    def resolve(self, term: str) -> str:
+        """A question term the index never saw, read without a one-letter proclitic when the rest is known.
+
+        Snowball leaves ل/ب/ك/ف/و on words without the article (لأبولو stems to لابول); when the
+        bare word is in the index, that is the word the question means.
+        """
+        if len(term) >= 4 and term[0] in _PROCLITICS:
+            unseen = self.unseen_idf
+            if self.idf(term) >= unseen and self.idf(term[1:]) < unseen:
+                return term[1:]
+        return term
+
     def query(self, question: str) -> QueryTerms:
         """Content terms of a question, weighted by rarity in the corpus.
 
@@ -68,18 +87,18 @@ class Evidence:
         carried = _CARRIED.search(question)
         own = question[: carried.start()] if carried else question
         weights: dict[str, float] = {}
-        for t in self.analyzer.terms(_without_question_words(own)):
+        for t in map(self.resolve, self.analyzer.terms(_without_question_words(own))):
             if t not in NOT_CONTENT:
                 weights.setdefault(t, max(self.idf(t), 0.1))
         if carried:
-            for t in self.analyzer.terms(_without_question_words(carried.group(1))):
+            for t in map(self.resolve, self.analyzer.terms(_without_question_words(carried.group(1)))):
                 if t not in NOT_CONTENT:
                     weights.setdefault(t, CARRIED_WEIGHT * max(self.idf(t), 0.1))
         return QueryTerms(weights)
 
     def query_order(self, question: str) -> list[str]:
         """The question's analysed terms in their order (question words included)."""
-        return self.analyzer.terms(question)
+        return [self.resolve(t) for t in self.analyzer.terms(question)]
 
     def terms(self, text: str) -> list[str]:
         """Analysed terms of any text."""

@@ -107,7 +107,6 @@ ABSTAIN_FEATURES = (
     "passage_logit",
     "dense",
     "dense_margin",
-    "bm25",
     "paragraph_coverage",
     "headline_coverage",
     "missing_idf",
@@ -405,18 +404,20 @@ class Reranker:
         query = self.evidence.query(question)
         present = self._stems(f"{top.paragraph.title} {top.paragraph.text}")
         column = PASSAGE_FEATURES.index
+        unseen = max(self.evidence.unseen_idf, 1e-9)
         features = {
             "bias": 1.0,
             "passage_logit": float(logits[best]),
             "dense": float(top.dense),
             "dense_margin": float(top.dense - others[0]) if others else 0.0,
-            "bm25": math.log1p(max(top.bm25, 0.0)),
             "paragraph_coverage": float(rows[best][column("paragraph_coverage")]),
             "headline_coverage": float(rows[best][column("headline_coverage")]),
-            # A rare question word (a name) missing from the best paragraph says the article is not here.
+            # A rare question word (a name) missing from the best paragraph says the article is not here;
+            # as a share of the largest weight the index can give, so it means the same at any size.
             "missing_idf": max(
                 (w for t, w in query.terms.items() if light_stem(t) not in present), default=0.0
-            ),
+            )
+            / unseen,
             "best_unit": float(rows[best][column("best_unit")]),
             "best_coverage": float(rows[best][column("best_coverage")]),
             # An indexed story usually brings several of its paragraphs near the top.

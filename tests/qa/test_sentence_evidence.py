@@ -1,14 +1,18 @@
-"""The second stage reads the index job's sentence vectors: per-sentence similarity as evidence."""
+"""Second-stage evidence: the index job's sentence vectors, and question words read against the index."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from bot.qa.answertypes import question_type
 from bot.qa.engine import Engine, build
-from bot.qa.rerank import PASSAGE_FEATURES, UNIT_FEATURES, Reranker
+from bot.qa.evidence import Evidence
+from bot.qa.rerank import ABSTAIN_FEATURES, PASSAGE_FEATURES, UNIT_FEATURES, Reranker
+from indexing.arabic import ArabicAnalyzer
 from indexing.sentences import split_sentences
 
 TEXT = "افتتح معرض الكتاب أبوابه أمس. وشاركت فيه 900 دار نشر من 40 دولة. وتجاوز عدد الزوار 50 ألفاً."
@@ -44,3 +48,35 @@ def test_the_engine_ranks_with_sentence_vectors_from_the_index(seeds_data: Path)
     best = PASSAGE_FEATURES.index("best_cosine")
     rows, _ = engine.retriever.reranker.passage_rows("ما هو القرار 2401؟", ranking.passages)  # type: ignore[union-attr]
     assert rows[:, best].max() > 0.5
+
+
+def _evidence_over(corpus: list[str]) -> Evidence:
+    """Evidence weighted like the lexical index (log(1 + N / (1 + df))) over a tiny corpus."""
+    analyzer = ArabicAnalyzer()
+    df = Counter(t for text in corpus for t in set(analyzer.terms(text)))
+    return Evidence(analyzer, lambda term: math.log(1 + len(corpus) / (1 + df[term])))
+
+
+def test_a_question_word_with_a_proclitic_the_index_never_saw_is_read_without_it() -> None:
+    ev = _evidence_over(["انطلقت مهمة أبولو إلى القمر", "زار الوفد لبنان", "عاد الفريق إلى المدينة"])
+    (apollo,) = ArabicAnalyzer().terms("أبولو")
+    terms = ev.query("من كان طاقم لأبولو؟").terms
+    assert apollo in terms and ev.resolve(ArabicAnalyzer().terms("لأبولو")[0]) == apollo
+    # A known word is left alone, and so is one whose bare form the index does not know either.
+    (lebanon,) = ArabicAnalyzer().terms("لبنان")
+    assert ev.resolve(lebanon) == lebanon
+    (unknown,) = ArabicAnalyzer().terms("لزرقوبيل")
+    assert ev.resolve(unknown) == unknown
+    assert ev.query_order("طاقم لأبولو")[-1] == apollo  # bigrams read the same terms
+
+
+def test_the_missing_word_evidence_is_a_share_of_the_largest_weight_whatever_the_index_size(
+    seeds_data: Path,
+) -> None:
+    engine = build(seeds_data)
+    ranking = engine.retriever.rank("ما الذي قاله زرقوبيل عن القرار 2401؟")
+    # A word no paragraph holds weighs the most an index can give: 1.0 on any corpus.
+    assert ranking.abstain_features["missing_idf"] == 1.0
+    assert "bm25" not in ABSTAIN_FEATURES  # raw BM25 grows with the corpus; the rule must not lean on it
+    ranking = engine.retriever.rank("ما هو القرار 2401؟")
+    assert 0.0 <= ranking.abstain_features["missing_idf"] < 1.0
