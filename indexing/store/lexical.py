@@ -14,7 +14,9 @@ tf part tf / (tf + k1 (1 - b + b dl / avgdl)), k1 1.5, b 0.75), which this index
 replaced; a paragraph with no terms counts as one empty term, as bm25s indexes it.
 
 Each build lives in its own folder named by the store fingerprint it reflects (see
-`snapshots`); a stale index is updated, never served.
+`snapshots`); a stale index is updated, never served. Term frequencies are counts, kept in
+the smallest unsigned type that holds them (one byte a posting in practice; a build that
+kept them as float32 is read as it is and written compact by its next update).
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ log = logging.getLogger(__name__)
 FORMAT = "bm25-ar-v3"
 K1, B = 1.5, 0.75
 _EMPTY = ""
+
+
+def counts(values: np.ndarray) -> np.ndarray:
+    """Term frequencies in the smallest unsigned integer type that holds them."""
+    top = int(values.max()) if len(values) else 0
+    dtype = np.uint8 if top <= 0xFF else np.uint16 if top <= 0xFFFF else np.uint32
+    return np.asarray(values).astype(dtype)
 
 
 def lexical_text(paragraph: StoredParagraph) -> str:
@@ -137,7 +146,7 @@ class LexicalIndex:
         rows = np.concatenate(
             [kept_row[old_rows], new_row[len(kept_ids) :][np.asarray(add_rows, dtype=np.int64)]]
         ).astype(np.int32)
-        tf = np.concatenate([tfs, np.asarray(add_tf, dtype=np.float32)]).astype(np.float32)
+        tf = counts(np.concatenate([np.asarray(tfs, dtype=np.int64), np.asarray(add_tf, dtype=np.int64)]))
         by_column = np.argsort(cols, kind="stable")
         indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(cols, minlength=len(vocab)), out=indptr[1:])
@@ -190,7 +199,7 @@ class LexicalIndex:
             df = end - start
             idf = np.float32(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
             posting_rows = self.rows[start:end]
-            tf = self.tf[start:end]
+            tf = self.tf[start:end].astype(np.float32)  # exact: counts far below 2**24
             rows.append(posting_rows)
             weights.append(idf * (tf / (self._norm[posting_rows] + tf)))
         if rows:

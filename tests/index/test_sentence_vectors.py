@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,8 @@ import pytest
 
 from indexing.pipeline import build_indexer
 from indexing.sentences import split_sentences
-from indexing.store import table
-from indexing.store.sentence_vectors import SentenceVectors, quantize
+from indexing.store import snapshots, table
+from indexing.store.sentence_vectors import SentenceVectors, quantize, sync
 
 TWO = """قمة المناخ
 
@@ -84,3 +85,99 @@ def test_index_job_embeds_sentences_once_and_drops_them_with_their_paragraph(
     assert store.rows(by_source["two.txt"].paragraph_id) == (0, 2) or store.rows(
         by_source["two.txt"].paragraph_id
     ) == (len(store.codes) - 2, len(store.codes))
+
+
+def _table(paragraphs: dict[str, str]) -> table.ParagraphTable:
+    """A row table of one-chunk paragraphs {paragraph id: text}."""
+    ids, records = [], []
+    for n, (pid, text) in enumerate(paragraphs.items(), start=1):
+        meta = {"paragraph_id": pid, "source": "s.txt", "paragraph": n, "paragraph_text": text}
+        ids.append(f"{pid}-0")
+        records.append(json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+    return table.ParagraphTable.from_rows(str(sorted(paragraphs)), ids, records)
+
+
+def _arrays(root: Path) -> dict[str, int]:
+    """Inode of each segment array file in the current snapshot."""
+    folder = snapshots.current(root)
+    assert folder is not None
+    return {p.name: p.stat().st_ino for p in folder.glob("*.npy") if not p.name.endswith("alive.npy")}
+
+
+@pytest.mark.slow
+def test_a_refresh_writes_only_new_sentences_and_keeps_every_cosine(isolated_env: Path) -> None:
+    embedder = build_indexer(isolated_env, progress=False).embedder
+    embedded: list[str] = []
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        embedded.extend(texts)
+        return embedder.get_text_embedding_batch(texts)
+
+    texts = {"p1": TWO.split("\n")[2], "p2": THREE.split("\n")[2], "p3": ONE.split("\n")[2]}
+    texts["p4"] = "انتهت المباراة بالتعادل. وقال المدرب إن فريقه لعب جيداً."
+    question = np.asarray(embedder.get_query_embedding("كم دار نشر شاركت في معرض الكتاب؟"), dtype=np.float32)
+    root = isolated_env / "sentences"
+    seen: dict[str, np.ndarray | None] = {}
+
+    def check(live: list[str]) -> SentenceVectors:
+        store = SentenceVectors.load(root)
+        assert store is not None
+        for pid in texts:
+            cosines = store.cosines(pid, question)
+            if pid not in live:
+                assert store.rows(pid) is None and cosines is None
+            elif pid in seen:  # kept vectors give bit-identical cosines, wherever they sit now
+                assert (cosines is None and seen[pid] is None) or np.array_equal(cosines, seen[pid])
+            else:
+                seen[pid] = cosines
+        return store
+
+    assert sync(_table({p: texts[p] for p in ("p1", "p2", "p3")}), root, embed, "e") == 5
+    check(["p1", "p2", "p3"])
+    first = _arrays(root)
+    # A new paragraph: only its sentences are embedded and written; the first segment is linked.
+    assert sync(_table({p: texts[p] for p in ("p1", "p2", "p3", "p4")}), root, embed, "e") == 2
+    assert embedded[5:] == split_sentences(texts["p4"])
+    check(["p1", "p2", "p3", "p4"])
+    assert all(_arrays(root)[name] == inode for name, inode in first.items())
+    # Removed, then indexed again: masked out, then back with the same vectors, nothing embedded.
+    assert sync(_table({p: texts[p] for p in ("p1", "p3", "p4")}), root, embed, "e") == 0
+    check(["p1", "p3", "p4"])
+    assert sync(_table(texts), root, embed, "e") == 0
+    check(list(texts))
+    # An unchanged table writes nothing.
+    before = snapshots.current(root)
+    assert sync(_table(texts), root, embed, "e") == 0 and snapshots.current(root) == before
+    # Removed sentences outnumber live ones: one segment again, holding only live paragraphs.
+    assert sync(_table({"p4": texts["p4"]}), root, embed, "e") == 0
+    store = check(["p4"])
+    assert len(store.segments) == 1 and store.codes.shape == (2, 384)
+    assert len(embedded) == 7
+
+
+@pytest.mark.slow
+def test_a_store_written_before_segments_is_read_and_extended(isolated_env: Path) -> None:
+    embedder = build_indexer(isolated_env, progress=False).embedder
+    root = isolated_env / "sentences"
+    old = {"p1": TWO.split("\n")[2], "p2": THREE.split("\n")[2]}
+    sync(_table(old), root, embedder.get_text_embedding_batch, "e")
+    segment = SentenceVectors.load(root).segments[0]  # type: ignore[union-attr]
+
+    def write_v1(folder: Path) -> None:  # the layout sentences-v1 wrote: one set of arrays
+        for name in ("paragraph_ids", "start", "codes", "scales"):
+            np.save(folder / f"{name}.npy", np.asarray(getattr(segment, name)), allow_pickle=False)
+        meta = {"format": "sentences-v1", "embedder": "e", "sentences": 5}
+        (folder / "isnad.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    snapshots.publish(root, "sentences-v1-old", write_v1)
+    question = np.asarray(embedder.get_query_embedding("ما عدد دور النشر؟"), dtype=np.float32)
+    v1 = SentenceVectors.load(root, "e")
+    assert v1 is not None and v1.names == [""]
+    before = {pid: v1.cosines(pid, question) for pid in old}
+    extended = {**old, "p3": "انتهت المباراة بالتعادل. وقال المدرب إن فريقه لعب جيداً."}
+    assert sync(_table(extended), root, embedder.get_text_embedding_batch, "e") == 2
+    store = SentenceVectors.load(root, "e")
+    assert store is not None and store.names[0] == "" and len(store.segments) == 2
+    for pid, cosines in before.items():
+        assert np.array_equal(store.cosines(pid, question), cosines)
+    assert store.cosines("p3", question) is not None
