@@ -15,7 +15,7 @@ import bm25s
 import numpy as np
 
 from bot.qa.retrieval import HybridRetriever
-from indexing.store.chroma import StoredParagraph, paragraph_from_metadata
+from indexing.store.chroma import StoredParagraph, paragraph_from_metadata, unpack
 from indexing.store.lexical import lexical_text
 
 Location = tuple[str, int]
@@ -135,7 +135,7 @@ class LlamaIndexStock:
     def search(self, question: str, k: int) -> list[Hit]:
         hits: dict[str, Hit] = {}
         for node in self.retriever.retrieve(question):
-            meta = node.node.metadata
+            meta = unpack(node.node.metadata)
             pid = str(meta.get("paragraph_id", node.node.node_id))
             if pid not in hits:  # every chunk's metadata names the paragraph's places
                 hits[pid] = locations(paragraph_from_metadata(meta, node.node.get_content()))

@@ -6,11 +6,15 @@ default embedder (which would download a model) can never run: every vector come
 
 Lean on disk: a chunk is its vector plus a few scalar fields, and the paragraph's text
 is stored once, on its first chunk, zlib-compressed. Chroma's SQLite backend keeps
-every string field twice (row and B-tree index) and full-text-indexes documents, and
-its index schema cannot switch either off locally: 1.2 KB of Arabic text cost 5.1 KB
-as a plain field and 8.9 KB as a document, 1.9 KB compressed (5,000 paragraphs,
-measured for issue 14). Chunk texts are not stored: they are the chunker's windows of
-the paragraph text, recomputed by the indexer when it needs them.
+every metadata value as a row of its own (with its key, a primary-key entry and an
+entry in a value index: strings twice) and full-text-indexes documents, and its index
+schema cannot switch any of that off locally (chromadb 1.5.9: `Schema.delete_index` for
+a key is accepted and ignored, measured for issue 14). So the fields isnad never filters
+on travel packed (`pack`): every known field in one JSON array under one key, hex ids as
+base85 bytes, and the text under a second key as base85 instead of base64: two rows a
+first chunk instead of six. Readers see the same metadata either way (`unpack`); chunks
+written before packing are read as they are. Chunk texts are not stored: they are the
+chunker's windows of the paragraph text, recomputed by the indexer when it needs them.
 
 The collection's metadata carries a fingerprint of its content, kept up to date by
 every write through this class (see `Fingerprint`), so readers learn whether their
@@ -42,6 +46,14 @@ TEXT_KEY = "text_z"  # the paragraph text, zlib + base64, on chunk 0 only
 LEGACY_KEYS = frozenset(
     {"_node_content", "_node_type", "document_id", "doc_id", "ref_doc_id", "paragraph_text", "text_hash"}
 )
+# The stored form (see `pack`): known fields as one JSON array, in this order, and the text.
+PACKED_KEY = "isnad"
+PACKED_TEXT_KEY = "isnad_text"
+PACKED_FIELDS = (
+    "paragraph_id", "source", "paragraph", "chunk", "chunks", "headline", "section", "embed_hash",
+    "occurrences", "url", "outlet", "author", "published",
+)  # fmt: skip
+_HEX_FIELDS = frozenset({"paragraph_id", "embed_hash"})
 _FINGERPRINT_KEY = "isnad_fingerprint"
 _PENDING = "pending"
 
@@ -159,11 +171,52 @@ def decode_text(value: str) -> str:
     return zlib.decompress(base64.b64decode(value)).decode("utf-8")
 
 
+def pack(meta: dict[str, Any]) -> dict[str, Any]:
+    """The form a chunk's metadata is stored in: known fields in one array, the text apart.
+
+    A field the metadata lacks is null in the array (Chroma holds no nulls, so nothing is
+    lost); unknown fields stay keys of their own. Exact inverse: `unpack`.
+    """
+    fields: list[Any] = [_packed_value(k, meta[k]) if k in meta else None for k in PACKED_FIELDS]
+    while fields and fields[-1] is None:
+        fields.pop()
+    out = {k: v for k, v in meta.items() if k not in PACKED_FIELDS and k != TEXT_KEY}
+    out[PACKED_KEY] = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    if TEXT_KEY in meta:
+        out[PACKED_TEXT_KEY] = base64.b85encode(base64.b64decode(str(meta[TEXT_KEY]))).decode("ascii")
+    return out
+
+
+def unpack(stored: dict[str, Any]) -> dict[str, Any]:
+    """A chunk's metadata as isnad reads it, from either stored form (see `pack`)."""
+    if PACKED_KEY not in stored:
+        return stored
+    out = {k: v for k, v in stored.items() if k not in (PACKED_KEY, PACKED_TEXT_KEY)}
+    for key, value in zip(PACKED_FIELDS, json.loads(str(stored[PACKED_KEY])), strict=False):
+        if value is not None:
+            out[key] = base64.b85decode(value[0]).hex() if isinstance(value, list) else value
+    if PACKED_TEXT_KEY in stored:
+        out[TEXT_KEY] = base64.b64encode(base64.b85decode(str(stored[PACKED_TEXT_KEY]))).decode("ascii")
+    return out
+
+
+def _packed_value(key: str, value: Any) -> Any:
+    """A hex id as [its bytes in base85] (10-15 characters shorter); anything else as it is."""
+    if key in _HEX_FIELDS and isinstance(value, str) and _is_lower_hex(value):
+        return [base64.b85encode(bytes.fromhex(value)).decode("ascii")]
+    return value
+
+
+def _is_lower_hex(value: str) -> bool:
+    return len(value) % 2 == 0 and all(c in "0123456789abcdef" for c in value)
+
+
 def paragraph_from_metadata(meta: dict[str, Any], document: str | None = None) -> StoredParagraph:
     """Rebuild a paragraph from its first chunk's metadata (any format isnad has written).
 
     Older indexes kept the text in `paragraph_text` (and the chunk text as the document).
     """
+    meta = unpack(meta)
     if TEXT_KEY in meta:
         text = decode_text(str(meta[TEXT_KEY]))
     else:
@@ -291,12 +344,17 @@ class ParagraphStore:
         """Every chunk, page by page: ids, vectors, metadata and (old indexes only) documents."""
         for page in self._pages(["embeddings", "metadatas", "documents"]):
             vectors = np.asarray(page["embeddings"], dtype=np.float32)
-            yield list(page["ids"]), vectors, [dict(m) for m in page["metadatas"]], list(page["documents"])
+            yield (
+                list(page["ids"]),
+                vectors,
+                [unpack(dict(m)) for m in page["metadatas"]],
+                list(page["documents"]),
+            )
 
     def scan_metadata(self) -> Iterator[tuple[list[str], list[dict[str, Any]], list[str | None]]]:
         """Every chunk without its vector, page by page: ids, metadata and (old indexes only) documents."""
         for page in self._pages(["metadatas", "documents"]):
-            yield list(page["ids"]), [dict(m) for m in page["metadatas"]], list(page["documents"])
+            yield list(page["ids"]), [unpack(dict(m)) for m in page["metadatas"]], list(page["documents"])
 
     def vectors_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of the given chunk ids, as float32 arrays (one lookup by primary key)."""
@@ -320,7 +378,7 @@ class ParagraphStore:
             out_ids.extend(page["ids"])
             if page["ids"]:
                 vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
-            metas.extend(dict(m) for m in page["metadatas"] or [])
+            metas.extend(unpack(dict(m)) for m in page["metadatas"] or [])
             documents.extend(page["documents"] or [None] * len(page["ids"]))
         matrix = np.concatenate(vectors) if vectors else np.zeros((0, 0), dtype=np.float32)
         return out_ids, matrix, metas, documents
@@ -333,7 +391,7 @@ class ParagraphStore:
         """Chunk id -> metadata, for the whole collection."""
         out: dict[str, dict[str, Any]] = {}
         for page in self._pages(["metadatas"]):
-            out.update(zip(page["ids"], page["metadatas"], strict=True))
+            out.update(zip(page["ids"], (unpack(dict(m)) for m in page["metadatas"]), strict=True))
         return out
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, list[float]]:
@@ -381,6 +439,10 @@ class ParagraphStore:
         return self._current(ids)
 
     def _current(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {i: unpack(m) for i, m in self._stored(ids).items()}
+
+    def _stored(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Chunk id -> metadata as Chroma holds it (packed or not)."""
         out: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), _PAGE):
             page = self.collection.get(ids=list(ids[start : start + _PAGE]), include=["metadatas"])  # type: ignore[list-item]
@@ -404,7 +466,7 @@ class ParagraphStore:
                 self.collection.upsert(
                     ids=list(ids[start:end]),
                     embeddings=np.asarray(vectors[start:end], dtype=np.float32),
-                    metadatas=list(metas[start:end]),
+                    metadatas=[pack(m) for m in metas[start:end]],
                 )
 
         self._write(change, before, dict(zip(ids, metas, strict=True)))
@@ -428,10 +490,12 @@ class ParagraphStore:
         Chroma merges metadata on update, so fields the new metadata lacks are deleted
         explicitly (None); that is also how an old-format chunk loses its legacy fields.
         """
-        before = self._current(list(updates))
-        if not before:
+        stored = self._stored(list(updates))
+        if not stored:
             return
-        replaced = {i: {**{k: None for k in before[i] if k not in updates[i]}, **updates[i]} for i in before}
+        before = {i: unpack(m) for i, m in stored.items()}
+        packed = {i: pack(updates[i]) for i in stored}
+        replaced = {i: {**{k: None for k in stored[i] if k not in packed[i]}, **packed[i]} for i in stored}
 
         def change() -> None:
             items = list(replaced.items())
@@ -447,7 +511,8 @@ class ParagraphStore:
         """Every distinct paragraph, ordered by source and paragraph number (a full scan)."""
         seen: dict[str, StoredParagraph] = {}
         for page in self._pages(["metadatas", "documents"]):
-            for meta, document in zip(page["metadatas"], page["documents"], strict=True):
+            for stored, document in zip(page["metadatas"], page["documents"], strict=True):
+                meta = unpack(dict(stored))
                 if int(meta.get("chunk", 0)) == 0:
                     seen.setdefault(str(meta["paragraph_id"]), paragraph_from_metadata(meta, document))
         return sorted(seen.values(), key=lambda p: (p.source, p.number))

@@ -14,6 +14,7 @@ from indexing import pipeline
 from indexing.errors import IndexLockedError
 from indexing.lock import DataDirLock
 from indexing.pipeline import Indexer, build_indexer
+from indexing.store.chroma import unpack
 from indexing.store.lexical import LexicalIndex
 from indexing.store.table import ParagraphTable
 
@@ -140,8 +141,8 @@ def test_dense_search_finds_the_paragraph(indexer: Indexer, write_corpus) -> Non
     run(indexer, write_corpus({"a.txt": A, "b.txt": B, "c.txt": C}))
     query = indexer.embedder.get_query_embedding("لماذا ارتفعت أسعار النفط؟")
     result = indexer.store.collection.query(query_embeddings=[query], n_results=2)
-    assert result["metadatas"][0][0]["source"] == "c.txt"
-    assert result["metadatas"][0][0]["paragraph"] == 2
+    assert unpack(result["metadatas"][0][0])["source"] == "c.txt"
+    assert unpack(result["metadatas"][0][0])["paragraph"] == 2
 
 
 def test_chroma_never_gets_a_default_embedder(indexer: Indexer) -> None:

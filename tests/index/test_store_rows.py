@@ -26,6 +26,9 @@ from indexing.store.chroma import (
     decode_text,
     encode_text,
     is_legacy,
+    pack,
+    paragraph_from_metadata,
+    unpack,
 )
 from indexing.store.lexical import LexicalIndex, lexical_text
 from indexing.store.paragraph_index import ChromaTableIndex
@@ -195,7 +198,7 @@ def test_index_serves_neighbours_vectors_and_records_from_the_table(seeds_data: 
     nearest = index.nearest(query.tolist(), 3)
     assert next(iter(nearest)) == some[0] and nearest[some[0]] == pytest.approx(1.0, abs=1e-5)
     result = store.collection.query(query_embeddings=[query.tolist()], n_results=6, include=["metadatas"])
-    assert set(nearest) <= {m["paragraph_id"] for m in result["metadatas"][0]}
+    assert set(nearest) <= {unpack(m)["paragraph_id"] for m in result["metadatas"][0]}
 
 
 def test_fusion_is_a_pure_function_of_the_scores() -> None:
@@ -257,3 +260,26 @@ def test_stale_caches_are_patched_not_rebuilt(seeds_data: Path, tmp_path: Path) 
     index, from_scratch = lexical.load_or_build(rows, data / "lexical")
     assert not from_scratch and all(index.rows_of([pid]) == -1)
     assert len(index) == rows.paragraph_count
+
+
+def test_packed_metadata_reads_back_exactly_and_costs_two_rows() -> None:
+    text = encode_text("افتتحت قمة المناخ أعمالها في القاهرة أمس.")
+    first = {
+        "paragraph_id": "0123456789abcdef0123456789abcdef",
+        "source": "a/b.txt",
+        "paragraph": 3,
+        "headline": "قمة المناخ",
+        "embed_hash": "f" * 40,
+        "chunks": 2,
+        TEXT_KEY: text,
+    }
+    second = {"paragraph_id": "0123456789abcdef0123456789abcdef", "source": "a/b.txt", "paragraph": 3,
+              "chunk": 1, "chunks": 2, "embed_hash": "ABC", "published": "2024-01-02", "extra": 1.5,
+              "occurrences": '[["a/b.txt",3],["c.txt",1,"وكالة","https://x"]]', "flag": True}  # fmt: skip
+    for meta in (first, second, {"paragraph_id": "", "source": "", "paragraph": 0}, {}):
+        stored = pack(meta)
+        assert unpack(stored) == meta and unpack(meta) == meta
+        assert all(isinstance(v, (str, int, float, bool)) for v in stored.values())
+    assert sorted(pack(first)) == ["isnad", "isnad_text"] and len(pack(first)["isnad"]) < 100
+    assert sorted(pack(second)) == ["extra", "flag", "isnad"]
+    assert paragraph_from_metadata(pack(first)).text == decode_text(text)
