@@ -7,8 +7,9 @@ index under the store's fingerprint, loaded once per process (memory-mapped, so 
 shares and pages it) and patched whenever the fingerprint moves.
 
 Rows are chunks sorted by id; each row's metadata is kept as the JSON Chroma holds
-(minus llama-index's old node JSON), so fields added to the metadata later cost
-nothing here. Vectors are not kept: Chroma has them, and the few a question needs
+(minus llama-index's old node JSON), zlib-compressed (a record starting with "{" is one
+written uncompressed by an older isnad, read as it is), so fields added to the metadata
+later cost nothing here. Vectors are not kept: Chroma has them, and the few a question needs
 (its BM25-only candidates) are one lookup by primary key there (docs/scaling.md, step
 table), where a copy here cost 1.8 KB a paragraph on disk.
 
@@ -24,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +55,14 @@ def _record(meta: dict[str, Any], document: str | None) -> bytes:
     kept = {k: v for k, v in meta.items() if k not in _DROPPED}
     if int(kept.get("chunk", 0)) == 0 and TEXT_KEY not in kept and "paragraph_text" not in kept:
         kept["paragraph_text"] = document or ""
-    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    plain = json.dumps(kept, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return zlib.compress(plain.encode("utf-8"))
+
+
+def _decoded(record: bytes) -> dict[str, Any]:
+    """A record's metadata; records of older tables are plain JSON."""
+    meta: dict[str, Any] = json.loads(record if record[:1] == b"{" else zlib.decompress(record))
+    return meta
 
 
 def _keys(values: Sequence[str]) -> np.ndarray:
@@ -121,7 +130,7 @@ class ParagraphTable:
     @classmethod
     def from_rows(cls, fingerprint: str, ids: Sequence[str], records: Sequence[bytes]) -> ParagraphTable:
         """A table from unordered rows (id, JSON record), its records in one segment."""
-        metas = [json.loads(r) for r in records]
+        metas = [_decoded(r) for r in records]
         pids = _keys([str(m["paragraph_id"]) for m in metas])
         numbers = np.array([int(m.get("chunk", 0)) for m in metas], dtype=np.int32)
         lengths = np.array([len(r) for r in records], dtype=np.int64)
@@ -236,15 +245,14 @@ class ParagraphTable:
         return -1
 
     def record_bytes(self, row: int) -> bytes:
-        """The stored JSON of a chunk row."""
+        """The stored record of a chunk row (see `_decoded`)."""
         start = int(self.record_start[row])
         segment = self.segments[int(self.record_segment[row])]
         return segment[start : start + int(self.record_length[row])].tobytes()
 
     def metadata(self, row: int) -> dict[str, Any]:
         """The metadata of a chunk row, as Chroma holds it."""
-        meta: dict[str, Any] = json.loads(self.record_bytes(row))
-        return meta
+        return _decoded(self.record_bytes(row))
 
     def chunk_rows(self, paragraph_row: int) -> np.ndarray:
         """The chunk rows of a paragraph row, in chunk order."""
