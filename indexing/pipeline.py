@@ -397,6 +397,7 @@ class Indexer:
         self._add(to_add, existing, report, written)
         self.store.delete(to_remove)
         self.store.update_metadata(to_update)
+        self.store.settle(len(to_add) + len(to_remove) + len(to_update))
         after = self.store.fingerprint()
         if current is not None:
             stored = self.store.metadata_of(written)  # as Chroma keeps them

@@ -273,6 +273,7 @@ def build_corpus(
     copied = time.perf_counter()
     store = ParagraphStore(chroma_client(data_dir))
     ids = write_fillers(fillers, vectors, store, corpus_dir, progress)
+    store.settle(len(ids))  # as the index job does after a bulk write
     written = time.perf_counter()
     start_table = table.ParagraphTable.load(data_dir / "table")
     assert start_table is not None, "copy_without leaves a current table"

@@ -283,3 +283,20 @@ def test_packed_metadata_reads_back_exactly_and_costs_two_rows() -> None:
     assert sorted(pack(first)) == ["isnad", "isnad_text"] and len(pack(first)["isnad"]) < 100
     assert sorted(pack(second)) == ["extra", "flag", "isnad"]
     assert paragraph_from_metadata(pack(first)).text == decode_text(text)
+
+
+def test_a_bulk_write_is_followed_by_a_vacuum_that_keeps_every_chunk(tmp_path: Path) -> None:
+    store = ParagraphStore(chroma_client(tmp_path))
+    rng = np.random.default_rng(7)
+    ids = [f"{i:032x}-0" for i in range(1500)]
+    metas = [{"paragraph_id": f"{i:032x}", "source": "s.txt", "paragraph": i + 1,
+              TEXT_KEY: encode_text(f"فقرة رقم {i} " * 20)} for i in range(1500)]  # fmt: skip
+    store.add(ids, rng.normal(size=(1500, 384)).astype(np.float32), metas)
+    store.delete(ids[::2])
+    assert not store.settle(999)  # a small write leaves the file alone
+    sqlite = tmp_path / "chroma" / "chroma.sqlite3"
+    size, before = sqlite.stat().st_size, store.metadata()
+    assert store.settle(1500)
+    assert sqlite.stat().st_size < size
+    assert store.metadata() == before and store.count() == 750
+    assert store.nearest(rng.normal(size=384).tolist(), 3)[0]
