@@ -181,6 +181,11 @@ class SentenceVectors:
         segment = self.segments[s]
         return (segment.codes[a:b].astype(np.float32) @ query) * segment.scales[a:b]
 
+    @property
+    def paragraph_ids(self) -> np.ndarray:
+        """Ids of the paragraphs indexed here, sorted."""
+        return self.live_ids()
+
     def live_ids(self) -> np.ndarray:
         """Ids of the paragraphs indexed here, sorted."""
         ids = [np.asarray(s.paragraph_ids)[np.asarray(s.alive)] for s in self.segments]
