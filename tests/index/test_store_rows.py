@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import shutil
+import zlib
 from pathlib import Path
 
 import bm25s
@@ -96,6 +98,9 @@ def test_bm25_round_trips_through_disk(tmp_path: Path) -> None:
 def test_text_codec_round_trips_arabic_with_diacritics_and_tatweel() -> None:
     text = "قالَ المـــتحدث: «٣ شاحنات» و 43 شاحنة\u200f جاهزة."
     assert decode_text(encode_text(text)) == text
+    # Texts compressed before the dictionary (plain zlib) still read.
+    assert decode_text(base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")) == text
+    assert len(encode_text(text)) < len(base64.b64encode(zlib.compress(text.encode("utf-8"), 9)))
 
 
 def random_rows(n: int, seed: int, prefix: str = "p") -> tuple[list[str], np.ndarray, list[dict]]:
