@@ -15,7 +15,7 @@ from bot.qa.answertypes import AnswerType, question_type, type_matches
 from bot.qa.conversation import FollowUpRewriter, Turn
 from bot.qa.engine import Engine, build
 from bot.qa.extractive import Claim, compose, restates
-from bot.qa.rerank import WEIGHTS_FILE, Models, clauses, units_of
+from bot.qa.rerank import CLAUSE_FROM, LEAD_CHARS, WEIGHTS_FILE, Models, Unit, clauses, units_of
 from indexing.arabic import ArabicAnalyzer, normalize_arabic
 from indexing.pipeline import build_indexer
 
@@ -72,6 +72,19 @@ def test_clauses_split_at_commas_and_clause_opening_conjunctions() -> None:
     ]
     short = "انتهت القمة في الرياض."
     assert [u.text for u in units_of(short)] == [short]  # a short sentence is never cut
+
+
+def test_a_sentence_over_clause_from_is_scored_clause_run_by_run_too() -> None:
+    medium = (
+        "قال الوزير في مؤتمر صحفي عقده مساء أمس إن الاتفاق نهائي بعد مفاوضات طويلة، "
+        "وأضاف أن التنفيذ يبدأ غدا في كل المحافظات بينما تنتظر المعارضة الرد على مطالبها المعلنة."
+    )
+    assert CLAUSE_FROM < len(medium) <= LEAD_CHARS
+    units = units_of(medium)
+    assert units[0] == Unit(medium, 0, False)  # the sentence itself, whole: it fits the lead
+    runs = [u.text for u in units if u.clause]
+    assert "وأضاف أن التنفيذ يبدأ غدا في كل المحافظات" in runs
+    assert all(medium.find(r.rstrip("،")) >= 0 for r in runs)  # each quoted from a clause start
 
 
 def test_compose_numbers_markers_by_first_use_and_cites_agreeing_sources_on_the_lead() -> None:
