@@ -7,17 +7,10 @@ is a `ParagraphIndex`: the retriever never talks to Chroma itself. This fusion r
 a weighted RRF that ranked worse on both halves of XQuAD-ar; the report of `python -m bench`
 (section 1, `isnad_hybrid` against each side alone) has the current figures.
 A paragraph scores as its best chunk, so long paragraphs count once.
-
-The lexical side (BM25 scores, its top candidates and their stored vectors) does not need
-the query vector, so it runs on a worker thread while the question is embedded: the encoder
-(ONNX Runtime) releases the GIL, so with one OpenMP thread a question uses a second core
-for a few milliseconds. Which vectors are used, and the order of every step, are as if it
-ran after the embedding.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,8 +58,6 @@ class HybridRetriever:
             models = Models.load()
         # The second stage; None only while bench/quality/fit.py fits its first weights.
         self.reranker = Reranker(Evidence(lexical.analyzer, lexical.idf), models) if models else None
-        # Runs each question's lexical side beside its embedding (threads start on first use).
-        self._lexical_side = ThreadPoolExecutor(max_workers=4, thread_name_prefix="isnad-lexical")
 
     def dense(self, vector: list[float], k: int) -> dict[str, float]:
         """Best cosine similarity per paragraph for the k best paragraphs."""
@@ -75,12 +66,6 @@ class HybridRetriever:
     def bm25_top(self, scores: np.ndarray, k: int) -> list[str]:
         """Paragraph ids of the k best positive BM25 scores, best first."""
         return [self.lexical.paragraph_id(row) for row in top_rows(scores, k)]
-
-    def lexical_side(self, query: str, k: int) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
-        """BM25 scores of every paragraph, the k best paragraph ids and their chunk vectors."""
-        scores = self.lexical.scores_for(query)
-        top = self.bm25_top(scores, k)
-        return scores, top, self.store.vectors(top)
 
     def search(self, query: str, top_k: int | None = None) -> list[Passage]:
         """Distinct paragraphs, best first: fused, then reranked by the second stage."""
@@ -97,18 +82,18 @@ class HybridRetriever:
         """Distinct paragraphs in fusion order, each with its BM25, dense and fused scores."""
         top_k = top_k or self.top_k
         k = max(self.config.candidates, top_k)
-        lexical = self._lexical_side.submit(self.lexical_side, query, k)
         # Each query is one llama-index trace: an event outside any trace is added to the
         # CallbackManager's trace map of the process and never removed (one id per question).
         with self.embedder.callback_manager.as_trace("query"):
             query_vector = self.embedder.get_query_embedding(query)
         dense = self.dense(query_vector, k)
-        all_bm25, bm25_top, bm25_vectors = lexical.result()
+        all_bm25 = self.lexical.scores_for(query)
+        bm25_top = self.bm25_top(all_bm25, k)
         # Candidates only BM25 found still need a dense score, from their stored vectors.
+        missing = [pid for pid in bm25_top if pid not in dense]
         q = np.asarray(query_vector, dtype=np.float32)
-        for pid in [pid for pid in bm25_top if pid not in dense]:
-            if pid in bm25_vectors:
-                dense[pid] = float((bm25_vectors[pid] @ q).max())
+        for pid, matrix in self.store.vectors(missing).items():
+            dense[pid] = float((matrix @ q).max())
 
         candidates = [pid for pid in dict.fromkeys([*dense, *bm25_top]) if pid in dense]
         if not candidates:
