@@ -40,7 +40,7 @@ class ChromaTableIndex:
 
     def vectors(self, paragraph_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Chunk vectors of the given paragraphs: chunk ids from the table, vectors from Chroma by id."""
-        groups = {pid: self.table.chunk_ids_of([pid]) for pid in paragraph_ids}
+        groups = self.table.chunk_groups(paragraph_ids)
         found = self.store.vectors_of([i for ids in groups.values() for i in ids])
         out: dict[str, np.ndarray] = {}
         for pid, ids in groups.items():

@@ -281,6 +281,26 @@ class ParagraphTable:
                 out.extend(self.chunk_id(int(r)) for r in self.chunk_rows(row))
         return out
 
+    def chunk_groups(self, paragraph_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Paragraph id -> its chunk ids in chunk order, for the ids the table holds (array lookups)."""
+        if not len(paragraph_ids) or not len(self.paragraph_ids):
+            return {}
+        keys = _keys(list(paragraph_ids))
+        rows = np.minimum(np.searchsorted(self.paragraph_ids, keys), len(self.paragraph_ids) - 1)
+        held = np.asarray(self.paragraph_ids[rows] == keys)
+        starts = np.asarray(self.group_start[rows[held]], dtype=np.int64)
+        counts = np.asarray(self.group_start[rows[held] + 1], dtype=np.int64) - starts
+        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        index = np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
+        ids = [bytes(c).decode("utf-8") for c in self.chunk_ids[np.asarray(self.by_paragraph[index])]]
+        out: dict[str, list[str]] = {}
+        at = 0
+        found = [pid for pid, h in zip(paragraph_ids, held.tolist(), strict=True) if h]
+        for pid, n in zip(found, counts.tolist(), strict=True):
+            out[pid] = ids[at : at + n]
+            at += n
+        return out
+
     def chunk_metadata(self, chunk_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """Chunk id -> metadata as the indexer compares it (see `comparable_metadata`), all or some."""
         if chunk_ids is None:

@@ -194,6 +194,8 @@ def test_index_serves_neighbours_vectors_and_records_from_the_table(seeds_data: 
     by_id = {p.paragraph_id: p for p in store.paragraphs()}
     assert len(index.paragraphs()) == len(by_id)
     some = list(by_id)[:5]
+    groups = rows.chunk_groups([*some, "not-a-paragraph", some[0]])
+    assert list(groups.items()) == [(pid, rows.chunk_ids_of([pid])) for pid in some]
     vectors = index.vectors(some)
     stored = store.embeddings([f"{pid}-0" for pid in some])
     for pid in some:
