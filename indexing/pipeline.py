@@ -28,18 +28,15 @@ from indexing.arabic import dedupe_key
 from indexing.articles import one_copy_each
 from indexing.chunking import Chunker
 from indexing.corpus import SkippedFile, SourceText, read_corpus
-from indexing.embed_ahead import EmbedAhead
 from indexing.embedder_mark import EmbedderMark
 from indexing.paragraphs import Paragraph, parse_paragraphs
 from indexing.private import private_dir
-from indexing.sentences import split_sentences
 from indexing.store import lexical, manifest, sentence_vectors, table
 from indexing.store.chroma import (
     TEXT_KEY,
     Occurrence,
     ParagraphStore,
     comparable_metadata,
-    decode_text,
     encode_occurrences,
     encode_text,
 )
@@ -290,7 +287,6 @@ class Indexer:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.data_dir = data_dir  # where feed articles and the HTTP cache are kept
         self.fetch_config = fetch_config  # None: FetchConfig's defaults
-        self._ahead: EmbedAhead | None = None  # during a run: embeds while the job writes
 
     @property
     def embedder(self) -> BaseEmbedding:
@@ -369,31 +365,6 @@ class Indexer:
         report.unchanged = plan.untouched_paragraphs + len((new_pids & old_pids) - changed_pids)
 
         written: list[str] = []  # ids of added chunks, to patch the row table with
-        # In this process the model runs on a thread of its own while the job writes.
-        self._ahead = EmbedAhead(self._embed_texts) if self.embed_step is None else None
-        try:
-            self._write(report, plan, to_add, to_remove, to_update, written, current)
-        finally:
-            if self._ahead is not None:
-                self._ahead.close()
-            self._ahead = None
-        report.seconds = time.perf_counter() - started
-        return report
-
-    def _write(
-        self,
-        report: IndexReport,
-        plan: _Plan,
-        to_add: list[PlannedChunk],
-        to_remove: list[str],
-        to_update: dict[str, dict[str, Any]],
-        written: list[str],
-        current: table.ParagraphTable | None,
-    ) -> None:
-        """Store the planned changes, then bring the row table, manifest, BM25 and sentences in line."""
-        existing = plan.existing
-        table_dir = self.lexical_dir.parent / "table"
-        sources_dir = self.lexical_dir.parent / "sources"
         self._add(to_add, existing, report, written)
         self.store.delete(to_remove)
         self.store.update_metadata(to_update)
@@ -412,6 +383,8 @@ class Indexer:
             plan.manifest.save(sources_dir)
         _, report.lexical_rebuilt = lexical.load_or_build(rows, self.lexical_dir)
         report.embedded_sentences = self._sentences(rows, report)
+        report.seconds = time.perf_counter() - started
+        return report
 
     def _everything(
         self, sources: Sequence[SourceText], digests: list[bytes], current: table.ParagraphTable | None
@@ -513,8 +486,6 @@ class Indexer:
             file=sys.stderr,
         )
         steps = (self.embed_step or self._embed)(fresh)
-        if self._ahead is not None:  # after the chunks: embedded while they are written
-            self._ahead.prefetch(_sentences_of(chunks), sentence_vectors.EMBED_BATCH)
         while True:
             step_started = time.perf_counter()
             batch = next(steps, None)
@@ -536,45 +507,19 @@ class Indexer:
         started = time.perf_counter()
         name = self.mark.name if self.mark is not None else ""
         root = self.lexical_dir.parent / "sentences"
-        embed = self._ahead.embed if self._ahead is not None else self._embed_texts
-        embedded = sentence_vectors.sync(rows, root, embed, name)
+        embedded = sentence_vectors.sync(
+            rows, root, lambda texts: self.embedder.get_text_embedding_batch(texts), name
+        )
         report.embed_seconds += time.perf_counter() - started if embedded else 0.0
         return embedded
 
-    def _embed_texts(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.get_text_embedding_batch(texts)
-
     def _embed(self, fresh: list[PlannedChunk]) -> Iterator[list[PlannedChunk]]:
-        """Embed and store chunks batch by batch, yielding each batch once it is stored.
-
-        Every batch is handed to the embedding thread at once, so the next batch is
-        embedded while this one is written.
-        """
-        ahead = self._ahead or EmbedAhead(self._embed_texts)
-        batches = [fresh[start : start + EMBED_BATCH] for start in range(0, len(fresh), EMBED_BATCH)]
-        futures = [ahead.submit([c.embed_text for c in batch]) for batch in batches]
-
-        def stored() -> Iterator[list[PlannedChunk]]:
-            try:
-                for batch, future in zip(batches, futures, strict=True):
-                    store_chunks(self.store, batch, future.result())
-                    yield batch
-            finally:
-                if ahead is not self._ahead:
-                    ahead.close()
-
-        return stored()
-
-
-def _sentences_of(chunks: Sequence[PlannedChunk]) -> list[str]:
-    """The sentences the sentence store will embed for these new chunks' paragraphs."""
-    out: list[str] = []
-    for chunk in chunks:
-        if TEXT_KEY in chunk.metadata:  # a paragraph's first chunk carries its text
-            sentences = split_sentences(decode_text(chunk.metadata[TEXT_KEY]))
-            if len(sentences) > 1:
-                out.extend(sentences)
-    return out
+        """Embed and store chunks batch by batch, yielding each batch once it is stored."""
+        for start in range(0, len(fresh), EMBED_BATCH):
+            batch = fresh[start : start + EMBED_BATCH]
+            embeddings = self.embedder.get_text_embedding_batch([c.embed_text for c in batch])
+            store_chunks(self.store, batch, embeddings)
+            yield batch
 
 
 def build_indexer(
