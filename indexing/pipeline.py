@@ -31,12 +31,14 @@ from indexing.corpus import SkippedFile, SourceText, read_corpus
 from indexing.embedder_mark import EmbedderMark
 from indexing.paragraphs import Paragraph, parse_paragraphs
 from indexing.private import private_dir
+from indexing.sentences import split_sentences
 from indexing.store import lexical, manifest, sentence_vectors, table
 from indexing.store.chroma import (
     TEXT_KEY,
     Occurrence,
     ParagraphStore,
     comparable_metadata,
+    decode_text,
     encode_occurrences,
     encode_text,
 )
@@ -51,6 +53,11 @@ if TYPE_CHECKING:
 # (existing metadata, fingerprint pending/set), so large steps keep the job's overhead over
 # the bare model small (bench: embed, job_overhead). The encoders batch internally.
 EMBED_BATCH = 256
+# Up to this many sentences of new paragraphs are embedded in the same sorted stream as the
+# chunks and kept (float32, ≈ 1.5 KB each) until the sentence store takes them: one pass pads
+# less and makes fewer calls than two (bench: embed, job_overhead). A bigger job, such as a
+# first index of a large archive, embeds its sentences in their own pass, as before.
+SENTENCES_WITH_CHUNKS = 20_000
 # Bump when parsing or chunk planning changes what an unchanged article yields: every
 # article is then planned again once (see `article_digest`).
 PLAN_VERSION = "plan-1"
@@ -287,6 +294,9 @@ class Indexer:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.data_dir = data_dir  # where feed articles and the HTTP cache are kept
         self.fetch_config = fetch_config  # None: FetchConfig's defaults
+        # During a run: sentences to embed along with the chunks, then their vectors.
+        self._sentence_texts: list[str] = []
+        self._sentence_vectors: dict[str, np.ndarray] = {}
 
     @property
     def embedder(self) -> BaseEmbedding:
@@ -485,6 +495,9 @@ class Indexer:
             disable=not self.progress,
             file=sys.stderr,
         )
+        if self.embed_step is None:
+            texts = list(dict.fromkeys(_sentences_of(chunks)))
+            self._sentence_texts = texts if len(texts) <= SENTENCES_WITH_CHUNKS else []
         steps = (self.embed_step or self._embed)(fresh)
         while True:
             step_started = time.perf_counter()
@@ -507,19 +520,55 @@ class Indexer:
         started = time.perf_counter()
         name = self.mark.name if self.mark is not None else ""
         root = self.lexical_dir.parent / "sentences"
-        embedded = sentence_vectors.sync(
-            rows, root, lambda texts: self.embedder.get_text_embedding_batch(texts), name
-        )
+        try:
+            embedded = sentence_vectors.sync(rows, root, self._embedded_sentences, name)
+        finally:
+            self._sentence_texts, self._sentence_vectors = [], {}
         report.embed_seconds += time.perf_counter() - started if embedded else 0.0
         return embedded
 
+    def _embedded_sentences(self, texts: list[str]) -> list[Any]:
+        """Vectors of sentences: those embedded with the chunks, the rest embedded now."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._sentence_vectors))
+        if missing:
+            vectors = self.embedder.get_text_embedding_batch(missing)
+            self._sentence_vectors.update(zip(missing, map(np.asarray, vectors), strict=True))
+        return [self._sentence_vectors[t] for t in texts]
+
     def _embed(self, fresh: list[PlannedChunk]) -> Iterator[list[PlannedChunk]]:
-        """Embed and store chunks batch by batch, yielding each batch once it is stored."""
-        for start in range(0, len(fresh), EMBED_BATCH):
-            batch = fresh[start : start + EMBED_BATCH]
-            embeddings = self.embedder.get_text_embedding_batch([c.embed_text for c in batch])
-            store_chunks(self.store, batch, embeddings)
-            yield batch
+        """Embed and store chunks batch by batch, yielding each batch once it is stored.
+
+        The sentences planned for the sentence store (`_sentence_texts`) share the chunks'
+        stream, shortest text first; their vectors are kept for `_sentences`.
+        """
+        stream: list[PlannedChunk | str] = [*fresh, *self._sentence_texts]
+        stream.sort(key=lambda item: len(item if isinstance(item, str) else item.embed_text))
+        batch: list[PlannedChunk] = []
+        vectors: list[Sequence[float]] = []
+        for start in range(0, len(stream), EMBED_BATCH):
+            part = stream[start : start + EMBED_BATCH]
+            texts = [item if isinstance(item, str) else item.embed_text for item in part]
+            for item, vector in zip(part, self.embedder.get_text_embedding_batch(texts), strict=True):
+                if isinstance(item, str):
+                    self._sentence_vectors[item] = np.asarray(vector, dtype=np.float32)
+                else:
+                    batch.append(item)
+                    vectors.append(vector)
+            if len(batch) >= EMBED_BATCH or (batch and start + EMBED_BATCH >= len(stream)):
+                store_chunks(self.store, batch, vectors)
+                yield batch
+                batch, vectors = [], []
+
+
+def _sentences_of(chunks: Sequence[PlannedChunk]) -> list[str]:
+    """The sentences the sentence store will embed for these new chunks' paragraphs."""
+    out: list[str] = []
+    for chunk in chunks:
+        if TEXT_KEY in chunk.metadata:  # a paragraph's first chunk carries its text
+            sentences = split_sentences(decode_text(chunk.metadata[TEXT_KEY]))
+            if len(sentences) > 1:
+                out.extend(sentences)
+    return out
 
 
 def build_indexer(
