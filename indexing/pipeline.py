@@ -31,7 +31,6 @@ from indexing.corpus import SkippedFile, SourceText, read_corpus
 from indexing.embedder_mark import EmbedderMark
 from indexing.paragraphs import Paragraph, parse_paragraphs
 from indexing.private import private_dir
-from indexing.sentences import split_sentences
 from indexing.store import lexical, manifest, sentence_vectors, table
 from indexing.store.chroma import (
     TEXT_KEY,
@@ -565,9 +564,7 @@ def _sentences_of(chunks: Sequence[PlannedChunk]) -> list[str]:
     out: list[str] = []
     for chunk in chunks:
         if TEXT_KEY in chunk.metadata:  # a paragraph's first chunk carries its text
-            sentences = split_sentences(decode_text(chunk.metadata[TEXT_KEY]))
-            if len(sentences) > 1:
-                out.extend(sentences)
+            out.extend(sentence_vectors.kept_sentences(decode_text(chunk.metadata[TEXT_KEY])))
     return out
 
 

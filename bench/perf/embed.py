@@ -36,10 +36,10 @@ def job_texts(paragraphs: Sequence[Any]) -> tuple[list[str], list[str]]:
     the sentences of every paragraph of more than one (indexing/store/sentence_vectors.py)."""
     from indexing.chunking import Chunker
     from indexing.pipeline import plan_chunks
-    from indexing.sentences import split_sentences
+    from indexing.store.sentence_vectors import kept_sentences
 
     chunks = [c.embed_text for c in plan_chunks(list(paragraphs), Chunker())]
-    sentences = [s for p, _ in paragraphs if len(ss := split_sentences(p.text)) > 1 for s in ss]
+    sentences = [s for p, _ in paragraphs for s in kept_sentences(p.text)]
     return chunks, sentences
 
 

@@ -243,6 +243,13 @@ class SentenceVectors:
         return cls(embedder=str(meta["embedder"]), segments=segments, names=names)
 
 
+def kept_sentences(text: str) -> list[str]:
+    """The sentences of a paragraph this store keeps vectors for: none when it has only one
+    (the paragraph's own vector stands in for it)."""
+    sentences = split_sentences(text)
+    return sentences if len(sentences) > 1 else []
+
+
 def sync(rows: ParagraphTable, root: Path, embed: EmbedTexts, embedder: str) -> int:
     """Bring the sentence vectors under root in line with the table; the number of sentences embedded.
 
@@ -266,10 +273,9 @@ def sync(rows: ParagraphTable, root: Path, embed: EmbedTexts, embedder: str) -> 
     texts: list[str] = []
     counts = np.zeros(len(new), dtype=np.int64)
     for j, i in enumerate(new):
-        sentences = split_sentences(rows.paragraph_at(int(i)).text)
-        if len(sentences) > 1:
-            texts.extend(sentences)
-            counts[j] = len(sentences)
+        sentences = kept_sentences(rows.paragraph_at(int(i)).text)
+        texts.extend(sentences)
+        counts[j] = len(sentences)
     dim = next((s.codes.shape[1] for s in segments if s.codes.ndim == 2 and s.codes.shape[1]), 0)
     codes, scales = _embedded(texts, embed, dim)
     if len(new):
@@ -338,4 +344,4 @@ def _embedded(texts: list[str], embed: EmbedTexts, dim: int = 0) -> tuple[np.nda
     return quantize(np.vstack(vectors))
 
 
-__all__ = ["FORMAT", "Segment", "SentenceVectors", "quantize", "sync"]
+__all__ = ["FORMAT", "Segment", "SentenceVectors", "kept_sentences", "quantize", "sync"]
