@@ -336,9 +336,8 @@ class Indexer:
 
         table_dir = self.lexical_dir.parent / "table"
         sources_dir = self.lexical_dir.parent / "sources"
-        before = self.store.fingerprint()
         current = table.ParagraphTable.load(table_dir)
-        if current is not None and current.fingerprint != before:
+        if current is not None and current.fingerprint != self.store.fingerprint():
             current = None
         digests = [article_digest(s) for s in sources]
         plan = self._changed_only(sources, digests, current, manifest.SourceManifest.load(sources_dir))
@@ -399,11 +398,11 @@ class Indexer:
         self, sources: Sequence[SourceText], digests: list[bytes], current: table.ParagraphTable | None
     ) -> _Plan:
         """Parse and plan every article, compared with every stored chunk."""
+        parsed = parse_sources(sources)  # first: a new store is still being opened meanwhile
         if current is not None:
             existing = current.chunk_metadata()  # no scan of Chroma on a routine refresh
         else:
             existing = {i: comparable_metadata(m) for i, m in self.store.metadata().items()}
-        parsed = parse_sources(sources)
         planned = plan_chunks(merge_paragraphs(parsed), self.chunker, existing)
         sources_seen = manifest.SourceManifest.of("", digests, manifest_entries(parsed))
         return _Plan(existing, planned, 0, 0, sources_seen, changed=True)
@@ -602,7 +601,10 @@ def build_indexer(
         embedder_name = embedder_name or name_of(kind)
     mark = EmbedderMark(data_dir, embedder_name) if embedder_name else None
     private_dir(data_dir)
-    store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
+    if chroma_host:  # a server that cannot be reached is reported here, before any work
+        store = ParagraphStore(chroma_client(data_dir, chroma_host, chroma_port, chroma_token))
+    else:  # opens while the corpus is read and parsed (Indexer.run)
+        store = ParagraphStore.opening(lambda: chroma_client(data_dir))
     return Indexer(
         store,
         embedder_factory or embedder,

@@ -32,7 +32,8 @@ import logging
 import subprocess
 import sys
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from typing import Any
 import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 
 from indexing.errors import IndexDamagedError
@@ -315,19 +317,60 @@ class Fingerprint:
             return None
 
 
+def _open_collection(client: ClientAPI, name: str) -> Collection:
+    try:
+        return client.get_or_create_collection(
+            name=name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+    except Exception as exc:
+        raise IndexDamagedError(f"cannot open the Chroma collection {name!r} ({exc})") from exc
+
+
 class ParagraphStore:
     """Reads and writes paragraph chunks in one Chroma collection."""
 
     def __init__(self, client: ClientAPI, collection: str = COLLECTION) -> None:
-        self.client = client
-        try:
-            self.collection = client.get_or_create_collection(
-                name=collection,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-            )
-        except Exception as exc:
-            raise IndexDamagedError(f"cannot open the Chroma collection {collection!r} ({exc})") from exc
+        self._opening: Future[tuple[ClientAPI, Collection]] | None = None
+        self._client, self._collection = client, _open_collection(client, collection)
+
+    @classmethod
+    def opening(cls, connect: Callable[[], ClientAPI], collection: str = COLLECTION) -> ParagraphStore:
+        """A store that connects on a thread of its own while the caller goes on.
+
+        Chroma's first open of a new folder creates and migrates its SQLite database: tens
+        of commits, 0.02-0.2 s here, mostly spent waiting, which the index job spends
+        reading and parsing the corpus instead. Errors are raised where the store is
+        first used.
+        """
+
+        def connect_and_open() -> tuple[ClientAPI, Collection]:
+            client = connect()
+            return client, _open_collection(client, collection)
+
+        store = cls.__new__(cls)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chroma-open")
+        store._opening = pool.submit(connect_and_open)
+        pool.shutdown(wait=False)
+        return store
+
+    @property
+    def client(self) -> ClientAPI:
+        """The Chroma client (waits for a background open to finish)."""
+        self._opened()
+        return self._client
+
+    @property
+    def collection(self) -> Collection:
+        """The paragraph collection (waits for a background open to finish)."""
+        self._opened()
+        return self._collection
+
+    def _opened(self) -> None:
+        if self._opening is not None:
+            self._client, self._collection = self._opening.result()
+            self._opening = None
 
     def count(self) -> int:
         """Number of stored chunks."""

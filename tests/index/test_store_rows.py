@@ -8,6 +8,7 @@ import random
 import shutil
 import zlib
 from pathlib import Path
+from typing import Any
 
 import bm25s
 import numpy as np
@@ -142,6 +143,31 @@ def test_fingerprint_follows_every_write_without_a_scan(tmp_path: Path) -> None:
     assert store.fingerprint() == str(store.scan_fingerprint()) and store.fingerprint() not in seen
     store.add(ids[1:3], vectors[1:3], metas[1:3])  # back to the same content, same fingerprint
     assert store.fingerprint() == str(store.scan_fingerprint())
+
+
+def test_a_store_opened_in_the_background_reads_and_writes_like_a_direct_one(tmp_path: Path) -> None:
+    ids, vectors, metas = random_rows(20, 4)
+    opened = ParagraphStore.opening(lambda: chroma_client(tmp_path / "a"))
+    direct = ParagraphStore(chroma_client(tmp_path / "b"))
+    for store in (opened, direct):
+        assert store.fingerprint() == str(Fingerprint())
+        store.add(ids, vectors, metas)
+    assert opened.fingerprint() == direct.fingerprint() == str(opened.scan_fingerprint())
+    assert opened.metadata() == direct.metadata()
+    assert opened.collection.name == direct.collection.name
+    reopened = ParagraphStore(chroma_client(tmp_path / "a"))  # what the background open wrote
+    assert reopened.fingerprint() == direct.fingerprint()
+
+
+def test_a_background_open_that_fails_is_reported_where_the_store_is_first_used() -> None:
+    from indexing.errors import IndexDamagedError
+
+    def connect() -> Any:
+        raise IndexDamagedError("cannot open the Chroma store in /nowhere")
+
+    store = ParagraphStore.opening(connect)
+    with pytest.raises(IndexDamagedError, match="/nowhere"):
+        store.count()
 
 
 def test_table_patched_after_writes_equals_a_fresh_scan(tmp_path: Path) -> None:
