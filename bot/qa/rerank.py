@@ -53,6 +53,10 @@ CLAUSE_FROM = 160
 # question's candidates are often paragraphs recent questions also brought up, and the
 # analysis is most of the second stage's cost (the commit that added it has the figures).
 ANALYSIS_CACHE = 512
+# Whitespace-separated tokens whose analysis (folded form, terms, light stems) the reranker
+# keeps. A text's analysis is its tokens' analyses joined, so a paragraph the cache above
+# misses is mostly assembled from tokens already seen (a unit's clause runs repeat its tokens).
+TOKEN_CACHE = 65_536
 _MIN_WORDS = 3
 _TYPED = frozenset(
     {
@@ -154,8 +158,13 @@ def _trim(text: str) -> str:
 @lru_cache(maxsize=4096)
 def units_of(text: str) -> tuple[Unit, ...]:
     """Every unit of a paragraph: its sentences, plus clause runs (≤ LEAD_CHARS) of those over CLAUSE_FROM."""
+    return _units_of_sentences(split_sentences(text))
+
+
+def _units_of_sentences(sentences: Sequence[str]) -> tuple[Unit, ...]:
+    """`units_of` a paragraph already split into sentences."""
     out: list[Unit] = []
-    for i, sentence in enumerate(split_sentences(text)):
+    for i, sentence in enumerate(sentences):
         if len(sentence.split()) < _MIN_WORDS:
             continue
         out.append(Unit(sentence, i, False))
@@ -258,26 +267,44 @@ class Reranker:
         self._paragraph = lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_paragraph)
         self._stems = lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_stems)
         self._query_order = lru_cache(maxsize=64)(self._analyse_query_order)
+        self._token = lru_cache(maxsize=TOKEN_CACHE)(self._analyse_token)
+
+    def _analyse_token(self, token: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        """A whitespace-free token's folded form, terms and their light stems."""
+        folded = normalize_arabic(token)
+        terms = tuple(self.evidence.analyzer.folded_terms(folded))
+        return folded, terms, tuple(light_stem(t) for t in terms)
+
+    def _analyse_text(self, text: str) -> tuple[str, tuple[str, ...], frozenset[str]]:
+        """normalize_arabic(text), its terms and their light stems, from the text's tokens.
+
+        The same values as analysing the whole text: normalize_arabic maps each character on
+        its own (NFKC does not compose across whitespace; a whitespace character stays
+        whitespace) and collapses whitespace, and a term never spans whitespace.
+        """
+        parts = [self._token(token) for token in text.split()]
+        folded = " ".join([part[0] for part in parts if part[0]])
+        terms = tuple(itertools.chain.from_iterable(part[1] for part in parts))
+        return folded, terms, frozenset(itertools.chain.from_iterable(part[2] for part in parts))
 
     def _analyse_paragraph(self, text: str) -> _AnalysedParagraph:
-        units = units_of(text)
+        sentences = split_sentences(text)
+        units = _units_of_sentences(sentences)
         analysed = []
         for unit in units:
-            folded = normalize_arabic(unit.text)
-            terms = tuple(self.evidence.analyzer.folded_terms(folded))
+            folded, terms, stems = self._analyse_text(unit.text)
             term_set = frozenset(terms)
-            stems = frozenset(light_stem(t) for t in terms)
             stems = term_set if stems == term_set else stems  # one set kept when they agree
             log_chars = math.log(max(len(unit.text), 1))
             analysed.append(_AnalysedUnit(folded, terms, term_set, stems, log_chars))
-        return _AnalysedParagraph(units, tuple(analysed), len(split_sentences(text)))
+        return _AnalysedParagraph(units, tuple(analysed), len(sentences))
 
     def _analyse_query_order(self, question: str) -> tuple[str, ...]:
         return tuple(self.evidence.query_order(question))
 
     def _analyse_stems(self, text: str) -> frozenset[str]:
         """Light stems of a text's terms (what QueryTerms.coverage compares)."""
-        return frozenset(light_stem(t) for t in self.evidence.terms(text))
+        return self._analyse_text(text)[2]
 
     # -- features ------------------------------------------------------------------
 
