@@ -57,6 +57,8 @@ _LETTER_FOLDS = str.maketrans(
         "۹": "9",
     }
 )
+# The definite article, alone or after a one-letter proclitic (لل is ل + ال), on a folded word.
+_ARTICLE = re.compile("^(?:[وفبك]?ال|لل)")
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
@@ -119,6 +121,22 @@ class ArabicAnalyzer:
         # The word is folded first, so every spelling of it reaches Snowball as the same
         # string; a final ه goes back to ة because Snowball strips ة (and the pronoun ه)
         # as a suffix but keeps a bare ه: الخارجية / الخارجيه both stem to خارج.
+        stem = self._snowball(folded)
+        article = _ARTICLE.match(folded)
+        if article is None or _ARTICLE.match(stem) is None:
+            return stem
+        # Snowball left the article on (والجنوب, الكرة, بالسجن): it strips ال only from long
+        # words and never after و/ف. Stem the word without the one-letter proclitic, then
+        # without the article, so والجنوب / الجنوب / جنوب all give one term.
+        if folded[0] in "وفبك" and folded[1] == "ا":
+            stem = self._snowball(folded[1:])
+        elif folded.startswith("لل"):
+            stem = self._snowball("ا" + folded[1:])
+        if _ARTICLE.match(stem) and len(folded) - article.end() >= 3:
+            stem = self._snowball(folded[article.end() :])
+        return stem
+
+    def _snowball(self, folded: str) -> str:
         if len(folded) >= 4 and folded.endswith("ه"):
             folded = folded[:-1] + "ة"
         return normalize_arabic(self._stemmer.stemWord(folded))

@@ -15,8 +15,8 @@ from bot.qa.answer import NOT_IN_SOURCES, Answerer, Draft
 from bot.qa.config import EngineConfig
 from bot.qa.conversation import ConversationMemory, FollowUpRewriter, Turn
 from bot.qa.evidence import Evidence
-from bot.qa.extractive import ExtractiveAnswerer
-from bot.qa.rerank import promote
+from bot.qa.extractive import ExtractiveAnswerer, restates
+from bot.qa.rerank import promote, ranked_units
 from bot.qa.retrieval import HybridRetriever, Passage, Ranking
 from bot.qa.sources import with_attribution
 
@@ -188,6 +188,7 @@ class Engine:
         ranking = self.retriever.rank(standalone, self.top_k)
         if standalone != question and history:
             prefer_article(ranking, {str(c.get("source")) for c in history[-1].citations})
+            leave_out_said(ranking, self.evidence, question, history[-1].answer)
         passages = ranking.passages
         retrieved_at = time.perf_counter()
         if self.answerable(ranking):
@@ -235,6 +236,29 @@ def prefer_article(ranking: Ranking, sources: set[str]) -> None:
         if passage.paragraph.source in sources and ranking.passage_logits[i] >= top - FOLLOW_UP_MARGIN:
             promote(ranking, i)
             return
+
+
+def leave_out_said(ranking: Ranking, evidence: Evidence, follow_up: str, previous_answer: str) -> None:
+    """A follow-up asks for something new: sentences restating the previous answer are not quoted again.
+
+    Only the sentences that hold none of the follow-up's own words are left out («وبماذا حذّر؟»
+    after an answer about what was said), so «ومتى وقّع الاتفاق؟» can still quote the
+    sentence it was told before when that sentence holds the date. Nothing is left out when
+    nothing else would remain.
+    """
+    own = evidence.query(follow_up)
+    said = frozenset(evidence.terms(previous_answer))
+    if not own.terms or not said:
+        return
+    kept = [
+        [u for u in p.units or [] if own.coverage(u.terms) > 0 or not restates(u.terms, said)]
+        for p in ranking.passages
+    ]
+    if not any(u for units in kept for u in units if not u.unit.clause):
+        return
+    for passage, units in zip(ranking.passages, kept, strict=True):
+        passage.units = units
+    ranking.units = ranked_units(ranking.passages)
 
 
 def build(

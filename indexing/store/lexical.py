@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the analyzer, the indexed fields or the layout change, so old caches are rebuilt.
 # v2: words folded before stemming; v3: raw postings, scored at query time (incremental).
-FORMAT = "bm25-ar-v3"
+FORMAT = "bm25-ar-v4"
 K1, B = 1.5, 0.75
 _EMPTY = ""
 

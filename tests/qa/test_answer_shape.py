@@ -13,7 +13,7 @@ import pytest
 
 from bot.qa.answertypes import AnswerType, question_type, type_matches
 from bot.qa.conversation import FollowUpRewriter, Turn
-from bot.qa.engine import Engine, build
+from bot.qa.engine import Engine, build, leave_out_said
 from bot.qa.extractive import Claim, compose, restates
 from bot.qa.rerank import CLAUSE_FROM, LEAD_CHARS, WEIGHTS_FILE, Models, Unit, clauses, units_of
 from indexing.arabic import ArabicAnalyzer, normalize_arabic
@@ -254,3 +254,22 @@ def test_implied_subject_follow_up_is_answered_from_the_previous_answers_article
     assert follow.standalone != "وبماذا حذّر؟"
     assert "الوفيات" in follow.text or "الجوع" in follow.text, follow.text
     assert follow.citations[0].source == first.citations[0].source
+
+
+def test_a_follow_up_leads_with_what_is_new_not_with_the_previous_answer(engine: Engine) -> None:
+    first = engine.ask("ماذا قال مارك لوكوك عن قرار الهدنة؟", conversation="lowcock-new")
+    follow = engine.ask("وبماذا حذّر؟", conversation="lowcock-new")
+    assert "الوفيات" in lead(follow.text), follow.text
+    assert lead(first.text) not in follow.text
+
+
+def test_a_follow_up_without_words_of_its_own_may_quote_the_previous_answer_again(engine: Engine) -> None:
+    ranking = engine.retriever.rank("ومتى (قال مارك لوكوك قرار الهدنة)؟")
+    before = [(u.passage, u.unit.text) for u in ranking.units]
+    said = "أشار وكيل الأمين العام للأمم المتحدة للشؤون الإنسانية مارك لوكوك، إلى أن قرار الهدنة لم ينفذ"
+    leave_out_said(ranking, engine.evidence, "ومتى؟", said)
+    assert [(u.passage, u.unit.text) for u in ranking.units] == before
+    # With a word of its own that the restating sentences lack, they are left out.
+    leave_out_said(ranking, engine.evidence, "وبماذا حذّر؟", said)
+    assert all("مارك لوكوك، إلى أن قرار الهدنة" not in u.unit.text for u in ranking.units)
+    assert any(not u.unit.clause for u in ranking.units)

@@ -80,3 +80,15 @@ def test_the_missing_word_evidence_is_a_share_of_the_largest_weight_whatever_the
     assert "bm25" not in ABSTAIN_FEATURES  # raw BM25 grows with the corpus; the rule must not lean on it
     ranking = engine.retriever.rank("ما هو القرار 2401؟")
     assert 0.0 <= ranking.abstain_features["missing_idf"] < 1.0
+
+
+def test_an_inflected_question_word_the_index_never_saw_is_read_as_the_indexed_word() -> None:
+    ev = _evidence_over(["كتب الشاعر القصيدة في المنفى", "غنى المطرب في الحفل", "عاد الفريق إلى المدينة"])
+    analyzer = ArabicAnalyzer()
+    (wrote,) = analyzer.terms("كتب")
+    # Another person or tense of the same verb: the fewest affix letters stripped give the indexed word.
+    assert ev.resolve(analyzer.terms("يكتبون")[0]) == wrote
+    assert wrote in ev.query("ماذا كانوا يكتبون في المنفى؟").terms
+    # What is left must be a word of three letters at least: غنت is not read as the two-letter غن.
+    (sang_fem,) = analyzer.terms("غنت")
+    assert ev.resolve(sang_fem) == sang_fem
