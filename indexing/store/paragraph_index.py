@@ -1,26 +1,30 @@
 """The ParagraphIndex over Chroma and the row table: HNSW for neighbours, arrays for the rest.
 
 Chroma answers the nearest-neighbour query with ids and distances only (no metadata
-read from SQLite) and the vectors of a question's BM25-only candidates (one lookup by
-primary key); every record is a row of the memory-mapped table.
+read from SQLite); the vectors of a question's BM25-only candidates are read from the
+collection's own HNSW files when the store is embedded (`hnsw_file`), else from Chroma by
+primary key; every record is a row of the memory-mapped table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from indexing.store.chroma import ParagraphStore, StoredParagraph
+from indexing.store.hnsw_file import HnswVectorFile
 from indexing.store.table import ParagraphTable
 
 
 class ChromaTableIndex:
     """ParagraphIndex: Chroma's HNSW for search and vectors, the row table for records."""
 
-    def __init__(self, store: ParagraphStore, table: ParagraphTable) -> None:
+    def __init__(self, store: ParagraphStore, table: ParagraphTable, read_files: bool = True) -> None:
         self.store = store
         self.table = table
+        self.files = vector_file(store, table) if read_files else None
 
     def nearest(self, vector: Sequence[float], k: int) -> dict[str, float]:
         """The k paragraphs with the nearest chunks (two chunks fetched per paragraph asked)."""
@@ -39,14 +43,25 @@ class ChromaTableIndex:
         return {pid: scores[pid] for pid in best}
 
     def vectors(self, paragraph_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Chunk vectors of the given paragraphs: chunk ids from the table, vectors from Chroma by id."""
-        groups = self.table.chunk_groups(paragraph_ids)
-        found = self.store.vectors_of([i for ids in groups.values() for i in ids])
+        """Chunk vectors of the given paragraphs: chunk rows from the table, vectors from the
+        HNSW files, or from Chroma by id for those the files do not hold."""
+        groups = self.table.chunk_row_groups(paragraph_ids)
+        found: dict[int, np.ndarray] = {}
+        if self.files is not None and groups:
+            read = self.files.vectors([row for rows in groups.values() for row in rows])
+            if read is None:  # the files were rewritten: Chroma from now on
+                self.files.close()
+                self.files = None
+            else:
+                found = read
+        rest = {self.table.chunk_id(row): row for rows in groups.values() for row in rows if row not in found}
+        if rest:
+            found.update((rest[i], v) for i, v in self.store.vectors_of(list(rest)).items())
         out: dict[str, np.ndarray] = {}
-        for pid, ids in groups.items():
-            rows = [found[i] for i in ids if i in found]
-            if rows:
-                out[pid] = np.stack(rows)
+        for pid, rows in groups.items():
+            held = [found[row] for row in rows if row in found]
+            if held:
+                out[pid] = np.stack(held)
         return out
 
     def paragraph(self, paragraph_id: str) -> StoredParagraph | None:
@@ -60,3 +75,16 @@ class ChromaTableIndex:
     def count(self) -> int:
         """Number of chunks in Chroma now (one cheap call: health checks use it to reach the store)."""
         return self.store.count()
+
+
+def vector_file(store: ParagraphStore, table: ParagraphTable) -> HnswVectorFile | None:
+    """The reader of an embedded store's HNSW files for this table's rows (None for a server)."""
+    settings = store.client.get_settings()
+    if not settings.is_persistent or not settings.persist_directory or not len(table):
+        return None
+    return HnswVectorFile.open(
+        Path(settings.persist_directory),
+        str(store.collection.id),
+        table,
+        store.vectors_of,
+    )

@@ -283,6 +283,13 @@ class ParagraphTable:
 
     def chunk_groups(self, paragraph_ids: Sequence[str]) -> dict[str, list[str]]:
         """Paragraph id -> its chunk ids in chunk order, for the ids the table holds (array lookups)."""
+        return {
+            pid: [bytes(c).decode("utf-8") for c in self.chunk_ids[rows]]
+            for pid, rows in self.chunk_row_groups(paragraph_ids).items()
+        }
+
+    def chunk_row_groups(self, paragraph_ids: Sequence[str]) -> dict[str, list[int]]:
+        """Paragraph id -> its chunk rows in chunk order, for the ids the table holds (array lookups)."""
         if not len(paragraph_ids) or not len(self.paragraph_ids):
             return {}
         keys = _keys(list(paragraph_ids))
@@ -292,12 +299,12 @@ class ParagraphTable:
         counts = np.asarray(self.group_start[rows[held] + 1], dtype=np.int64) - starts
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         index = np.repeat(starts - offsets, counts) + np.arange(int(counts.sum()))
-        ids = [bytes(c).decode("utf-8") for c in self.chunk_ids[np.asarray(self.by_paragraph[index])]]
-        out: dict[str, list[str]] = {}
+        chunk_rows = np.asarray(self.by_paragraph[index], dtype=np.int64).tolist()
+        out: dict[str, list[int]] = {}
         at = 0
         found = [pid for pid, h in zip(paragraph_ids, held.tolist(), strict=True) if h]
         for pid, n in zip(found, counts.tolist(), strict=True):
-            out[pid] = ids[at : at + n]
+            out[pid] = chunk_rows[at : at + n]
             at += n
         return out
 
