@@ -94,7 +94,7 @@ _HIT_GROUPS = (
     frozenset({AnswerType.PERSON, AnswerType.PLACE}),
     frozenset({AnswerType.REASON, AnswerType.MANNER, AnswerType.DEFINITION}),
 )
-PASSAGE_FEATURES = (
+PASSAGE_FEATURES: tuple[str, ...] = (
     "bias",
     "fused",
     "fused_gap",
@@ -111,6 +111,12 @@ PASSAGE_FEATURES = (
     "best_cosine",
     "best_cosine_gap",
 )
+# Most ranking misses are another paragraph of the right article: each of these says how far a
+# candidate is ahead of (or behind) the best other candidate of its own article (0 when alone).
+# XQuAD-ar dev half, refitted: R@1 0.931 -> 0.933, cites gold 0.917 -> 0.920, answerable declined
+# 4.9% -> 4.6%.
+_OVER_SIBLINGS = ("paragraph_coverage", "best_unit", "best_coverage", "best_cosine")
+PASSAGE_FEATURES = PASSAGE_FEATURES + tuple(f"{n}_over_siblings" for n in _OVER_SIBLINGS)
 ABSTAIN_FEATURES = (
     "bias",
     "passage_logit",
@@ -415,6 +421,11 @@ class Reranker:
                     best_cosine[i] - best_cosine.max(),
                 ]
             )
+        sources = [p.paragraph.source for p in passages]
+        columns = [PASSAGE_FEATURES.index(n) for n in _OVER_SIBLINGS]
+        for i, row in enumerate(rows):
+            siblings = [other for j, other in enumerate(rows) if j != i and sources[j] == sources[i]]
+            row.extend(row[c] - max(s[c] for s in siblings) if siblings else 0.0 for c in columns)
         return np.array(rows, dtype=np.float64).reshape(-1, len(PASSAGE_FEATURES)), scored
 
     # -- ranking -------------------------------------------------------------------

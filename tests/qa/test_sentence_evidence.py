@@ -92,3 +92,20 @@ def test_an_inflected_question_word_the_index_never_saw_is_read_as_the_indexed_w
     # What is left must be a word of three letters at least: غنت is not read as the two-letter غن.
     (sang_fem,) = analyzer.terms("غنت")
     assert ev.resolve(sang_fem) == sang_fem
+
+
+def test_each_candidate_is_compared_with_the_best_other_candidate_of_its_own_article(
+    base_engine: Engine,
+) -> None:
+    retriever = base_engine.retriever
+    assert retriever.reranker is not None
+    passages = retriever.fuse("ماذا قال مارك لوكوك عن قرار الهدنة؟", 10)
+    rows, _ = retriever.reranker.passage_rows("ماذا قال مارك لوكوك عن قرار الهدنة؟", passages)
+    sources = [p.paragraph.source for p in passages]
+    for name in ("paragraph_coverage", "best_unit", "best_coverage", "best_cosine"):
+        value, over = PASSAGE_FEATURES.index(name), PASSAGE_FEATURES.index(f"{name}_over_siblings")
+        for i, source in enumerate(sources):
+            siblings = [rows[j, value] for j in range(len(sources)) if j != i and sources[j] == source]
+            expected = rows[i, value] - max(siblings) if siblings else 0.0
+            assert math.isclose(rows[i, over], expected)
+    assert len(set(sources)) < len(sources)  # the seeds' story brings several of its paragraphs
