@@ -333,3 +333,26 @@ def test_a_bulk_write_is_followed_by_a_vacuum_that_keeps_every_chunk(tmp_path: P
     assert sqlite.stat().st_size < size
     assert store.metadata() == before and store.count() == 750
     assert store.nearest(rng.normal(size=384).tolist(), 3)[0]
+
+
+def test_a_small_local_index_is_searched_wide_and_a_large_one_with_chromas_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexing.store import chroma
+
+    store = ParagraphStore(chroma_client(tmp_path))
+    ids, vectors, metas = random_rows(30, 5)
+    store.add(ids, vectors, metas)
+
+    def breadth() -> Any:
+        return (store.collection.configuration or {}).get("hnsw", {}).get("ef_search")
+
+    assert breadth() in (None, chroma._DEFAULT_EF)
+    store.settle(len(ids))
+    assert breadth() == chroma._WIDE_EF
+    monkeypatch.setattr(chroma, "_WIDE_UP_TO", 20)  # the same store, now "large"
+    store.settle(0)
+    assert breadth() == chroma._DEFAULT_EF
+    reopened = ParagraphStore(chroma_client(tmp_path))
+    assert reopened.nearest(vectors[0].tolist(), 3)[0][0] == ids[0]
+    assert reopened.metadata() == store.metadata()
