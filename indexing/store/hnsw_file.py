@@ -27,6 +27,7 @@ import os
 import pickle
 import sqlite3
 import struct
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class HnswVectorFile:
         self.folder = folder
         self.dim, self.count, self.size, self.data_offset = dim, count, size, data_offset
         self._fd = os.open(folder / "data_level0.bin", os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)  # an engine rebuilt drops its reader
         self._identity = _identity(os.fstat(self._fd))
         self.lengths = np.fromfile(folder / "length.bin", dtype="<f4")
         self.element_of_row = np.zeros(0, dtype=np.int32)  # -1: not in the files
@@ -158,7 +160,7 @@ class HnswVectorFile:
 
     def close(self) -> None:
         """Close the data file."""
-        os.close(self._fd)
+        self._closer()
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from indexing.store.chroma import TEXT_KEY, ParagraphStore, chroma_client, encode_text
 from indexing.store.hnsw_file import HnswVectorFile
@@ -88,3 +90,17 @@ def test_files_that_do_not_give_chromas_vectors_are_not_used(tmp_path: Path) -> 
     chroma_dir = tmp_path / "chroma"
     assert HnswVectorFile.open(chroma_dir, str(store.collection.id), rows, store.vectors_of) is None
     assert HnswVectorFile.open(chroma_dir, "no-such-collection", rows, store.vectors_of) is None
+
+
+def test_a_dropped_reader_closes_its_file(tmp_path: Path) -> None:
+    store = ParagraphStore(chroma_client(tmp_path))
+    write(store, 0, SAVED, 5)
+    rows = ParagraphTable.from_store(store)
+    reader = ChromaTableIndex(store, rows).files  # the index itself is dropped at once
+    assert reader is not None
+    fd = reader._fd
+    os.fstat(fd)  # open
+    del reader
+    gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(fd)
