@@ -94,6 +94,7 @@ class PlannedChunk:
     text: str
     embed_text: str
     metadata: dict[str, Any]
+    paragraph_text: str = ""  # on a new paragraph's first chunk: its text, not yet compressed
 
 
 @dataclass
@@ -230,7 +231,13 @@ def plan_chunks(
             if i == 0:  # the paragraph text is stored once, on its first chunk
                 metadata[TEXT_KEY] = reused[0][TEXT_KEY] if reused else encode_text(paragraph.text)
             planned.append(
-                PlannedChunk(chunk_id=f"{pid}-{i}", text=piece, embed_text=embed_text, metadata=metadata)
+                PlannedChunk(
+                    chunk_id=f"{pid}-{i}",
+                    text=piece,
+                    embed_text=embed_text,
+                    metadata=metadata,
+                    paragraph_text=paragraph.text if i == 0 and not reused else "",
+                )
             )
     return planned
 
@@ -563,7 +570,8 @@ def _sentences_of(chunks: Sequence[PlannedChunk]) -> list[str]:
     out: list[str] = []
     for chunk in chunks:
         if TEXT_KEY in chunk.metadata:  # a paragraph's first chunk carries its text
-            out.extend(sentence_vectors.kept_sentences(decode_text(chunk.metadata[TEXT_KEY])))
+            text = chunk.paragraph_text or decode_text(chunk.metadata[TEXT_KEY])
+            out.extend(sentence_vectors.kept_sentences(text))
     return out
 
 
