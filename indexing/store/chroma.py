@@ -57,7 +57,7 @@ _VACUUM_MIN = 1000
 _PAGE = 2000
 # HNSW search breadth (ef_search). A question asks for 80 chunks, and Chroma's default
 # breadth (100) misses some of the exact 80 nearest. Worse, a process rebuilds the part of
-# the graph Chroma has not saved yet (up to its last 1,000 writes: most of a small index)
+# the graph Chroma has not saved yet (up to its last 1,000 writes: all of a small index)
 # its own way, so two processes could answer the same question from different candidates.
 # Up to _WIDE_UP_TO chunks a wider search is cheap and finds the exact nearest chunks (on
 # XQuAD-ar's 412, in every process); larger indexes keep the default (+0.4 ms at 100k).
