@@ -181,3 +181,24 @@ def test_a_store_written_before_segments_is_read_and_extended(isolated_env: Path
     for pid, cosines in before.items():
         assert np.array_equal(store.cosines(pid, question), cosines)
     assert store.cosines("p3", question) is not None
+
+
+def test_sentences_quantised_batch_by_batch_equal_all_at_once() -> None:
+    from indexing.store.sentence_vectors import EMBED_BATCH, _embedded, quantize
+
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(1, 90, size=2 * EMBED_BATCH + 37)
+    texts = [f"جملة {i} " + "ك" * int(n) for i, n in enumerate(lengths)]
+    vectors = {t: rng.normal(size=16).astype(np.float32) for t in texts}
+    calls: list[int] = []
+
+    def embed(batch: list[str]) -> list[list[float]]:
+        calls.append(len(batch))
+        return [vectors[t].tolist() for t in batch]
+
+    codes, scales = _embedded(texts, embed)
+    unit = [vectors[t] / max(float(np.linalg.norm(vectors[t])), 1e-12) for t in texts]
+    want_codes, want_scales = quantize(np.vstack(unit))
+    assert calls == [EMBED_BATCH, EMBED_BATCH, 37]
+    assert codes.dtype == np.int8 and np.array_equal(codes, want_codes)
+    assert np.array_equal(scales, want_scales)
