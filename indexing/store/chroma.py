@@ -583,8 +583,9 @@ class ParagraphStore:
         settings = self.client.get_settings()
         if not settings.is_persistent or not settings.persist_directory:
             return False
-        self._set_search_breadth()
-        if changed < max(_VACUUM_MIN, _VACUUM_SHARE * self.count()):
+        count = self.count()
+        self._set_search_breadth(count)
+        if changed < max(_VACUUM_MIN, _VACUUM_SHARE * count):
             return False
         command = Path(sys.executable).parent / "chroma"
         if not command.is_file():
@@ -597,9 +598,9 @@ class ParagraphStore:
             log.info("chroma vacuum of %s failed: %s", path, done.stderr.strip()[-300:])
         return done.returncode == 0
 
-    def _set_search_breadth(self) -> None:
-        """A wide HNSW search on a small local index, Chroma's default on a large one (see _WIDE_EF)."""
-        breadth = _WIDE_EF if self.count() <= _WIDE_UP_TO else _DEFAULT_EF
+    def _set_search_breadth(self, count: int) -> None:
+        """A wide HNSW search on a small local index (`count` chunks), Chroma's default on a large one."""
+        breadth = _WIDE_EF if count <= _WIDE_UP_TO else _DEFAULT_EF
         hnsw = (self.collection.configuration or {}).get("hnsw") or {}
         if hnsw.get("ef_search", _DEFAULT_EF) == breadth:
             return

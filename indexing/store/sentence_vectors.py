@@ -340,18 +340,19 @@ def _embedded(texts: list[str], embed: EmbedTexts, dim: int = 0) -> tuple[np.nda
     if not texts:
         return np.zeros((0, dim), dtype=np.int8), np.zeros(0, dtype=np.float32)
     order = np.array(sorted(range(len(texts)), key=lambda i: len(texts[i])), dtype=np.int64)
-    codes = np.zeros((len(texts), dim), dtype=np.int8)
+    codes: np.ndarray | None = None  # allocated once the first batch gives the dimension
     scales = np.zeros(len(texts), dtype=np.float32)
     for a in range(0, len(order), EMBED_BATCH):
         batch = order[a : a + EMBED_BATCH]
         rows = []
-        for raw in embed([texts[i] for i in batch]):
+        for _, raw in zip(batch, embed([texts[i] for i in batch]), strict=True):
             v = np.asarray(raw, dtype=np.float32)
             rows.append(v / max(float(np.linalg.norm(v)), 1e-12))
-        batch_codes, batch_scales = quantize(np.vstack(rows))
-        if codes.shape[1] != batch_codes.shape[1]:  # the first batch tells the dimension
+        batch_codes, scales[batch] = quantize(np.vstack(rows))
+        if codes is None:
             codes = np.zeros((len(texts), batch_codes.shape[1]), dtype=np.int8)
-        codes[batch], scales[batch] = batch_codes, batch_scales
+        codes[batch] = batch_codes
+    assert codes is not None  # texts is not empty
     return codes, scales
 
 
