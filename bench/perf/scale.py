@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -187,6 +188,21 @@ def measure(
     return out
 
 
+def checkout_commit() -> str | None:
+    """The short commit of the code being measured (None outside a git checkout)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
 def main(argv: Sequence[str], prepare: Callable[[Path, Path, bool], tuple[Any, Any, Any]]) -> int:
     """Parse the growth flags, prepare XQuAD and the sentence pool, measure each size."""
     from bench.quality import xquad
@@ -218,6 +234,7 @@ def main(argv: Sequence[str], prepare: Callable[[Path, Path, bool], tuple[Any, A
     for size in args.sizes:
         print(f"growth: {size:,} paragraphs", file=sys.stderr, flush=True)
         result = measure(size, cache, pool, vectors, timed, args.breakdown, args.keep)
+        result["commit"] = checkout_commit()
         line = json.dumps(result, ensure_ascii=False)
         if args.out:
             with args.out.open("a", encoding="utf-8") as handle:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -227,3 +228,24 @@ def test_the_report_renders_a_committed_full_run_from_typed_records() -> None:
     for heading in ("## Headline", "## 1. Retrieval quality", "## 3. Speed and cost", "## 4. Growth"):
         assert heading in text
     assert f"| {run.growth.by_size()[-1].paragraphs:,} |" in text
+
+
+def test_standalone_growth_lines_join_the_report_last_run_per_size(tmp_path: Path) -> None:
+    from bench.__main__ import growth_lines
+
+    committed = sorted((PROJECT_ROOT / "bench" / "results").glob("*-growth-s4.jsonl"))[-1]
+    rows = [json.loads(line) for line in committed.read_text(encoding="utf-8").splitlines() if line.strip()]
+    later = dict(rows[-1], paragraphs=1_000_000, chunks=1_182_000, ask_p50_ms=33.3, commit="abc1234")
+    extra = tmp_path / "one-million.jsonl"
+    extra.write_text(json.dumps(later) + "\n", encoding="utf-8")
+    results = committed_run()
+    results["growth_lines"] = growth_lines([committed, extra])
+    sizes = [r["paragraphs"] for r in results["growth_lines"]["rows"]]
+    assert sizes == [10_000, 100_000, 1_000_000]  # each size once, in order
+    last_100k = [r for r in rows if r["paragraphs"] == 100_000][-1]
+    assert results["growth_lines"]["rows"][1] == last_100k
+    text = report.render(results, targets.check(results), {"growth_lines": "lines.png"})
+    section = text[text.index("## 4b.") : text.index("## Closing note")]
+    assert "`one-million.jsonl`" in section and "](lines.png)" in section
+    assert "| 1,000,000 | 1,182,000 | abc1234 |" in section
+    assert f"{33.3 / later['stock_retrieve_p50_ms']:.2f}" in section  # ask ÷ stock, from the same row
