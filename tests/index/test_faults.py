@@ -19,7 +19,7 @@ from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow  # every test here indexes with the real embedder
 
-# CI runs a reduced number of kill points; ISNAD_FAULT_KILLS=10 runs the full set.
+# How many index runs are cut short (ISNAD_FAULT_KILLS; 10 by default, in CI too).
 KILLS = int(os.environ.get("ISNAD_FAULT_KILLS", "10"))
 QUESTIONS = {
     "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟": "43 شاحنة",
@@ -76,20 +76,26 @@ def test_indexing_killed_at_random_points_then_rerun_matches_a_clean_build(
     rng = random.Random(2401)
     data = tmp_path / "killed"
     env = {**os.environ, "ISNAD_DATA_DIR": str(data)}
-    killed = 0
-    for i in range(KILLS):
+    # A run's length follows the machine's load, so the kill points are drawn against the
+    # clean build's time and that span shrinks whenever a run ends before its kill: the test
+    # cuts KILLS runs short however fast or slow the machine is at the moment.
+    killed, runs, span = 0, 0, clean_seconds
+    while killed < KILLS and runs < 4 * KILLS:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "isnad", "index", "--corpus", str(corpus if i % 2 else smaller)],
+            [sys.executable, "-m", "isnad", "index", "--corpus", str(corpus if runs % 2 else smaller)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.1, 0.8) * clean_seconds)  # a random point of a run's life
+        runs += 1
+        time.sleep(rng.uniform(0.1, 0.8) * span)  # a random point of a run's life
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
+        else:
+            span *= 0.7
         proc.wait()
-    assert killed >= KILLS // 2, f"only {killed} of {KILLS} runs were cut short"
+    assert killed >= KILLS // 2, f"only {killed} of {runs} runs were cut short"
 
     final = summary(data, corpus)
     for key in ("files", "paragraphs", "chunks"):
