@@ -32,6 +32,7 @@ import numpy as np
 from bot.qa.answertypes import AnswerType, folded_type_matches, question_type, said_words
 from bot.qa.evidence import Evidence, QueryTerms, light_stem
 from bot.qa.passage import Passage, Ranking, ScoredUnit, Unit
+from bot.qa.quotable import joined, joined_cosines
 from indexing.arabic import normalize_arabic
 from indexing.sentences import split_sentences
 
@@ -164,7 +165,7 @@ def _trim(text: str) -> str:
 @lru_cache(maxsize=4096)
 def units_of(text: str) -> tuple[Unit, ...]:
     """Every unit of a paragraph: its sentences, plus clause runs (≤ LEAD_CHARS) of those over CLAUSE_FROM."""
-    return _units_of_sentences(split_sentences(text))
+    return _units_of_sentences([sentence for sentence, _ in joined(split_sentences(text))])
 
 
 def _units_of_sentences(sentences: Sequence[str]) -> tuple[Unit, ...]:
@@ -204,7 +205,9 @@ class _AnalysedUnit:
 class _AnalysedParagraph:
     units: tuple[Unit, ...]
     analysed: tuple[_AnalysedUnit, ...]
-    sentences: int  # how many sentences split_sentences finds (the sentence vectors' count)
+    pieces: int  # how many sentences split_sentences finds (the sentence vectors' count)
+    # The split's pieces each quoted sentence joins (bot/qa/quotable.py); None when none is joined.
+    groups: tuple[tuple[int, ...], ...] | None
 
 
 @dataclass
@@ -294,8 +297,9 @@ class Reranker:
         return folded, terms, frozenset(itertools.chain.from_iterable(part[2] for part in parts))
 
     def _analyse_paragraph(self, text: str) -> _AnalysedParagraph:
-        sentences = split_sentences(text)
-        units = _units_of_sentences(sentences)
+        pieces = split_sentences(text)
+        sentences = joined(pieces)
+        units = _units_of_sentences([sentence for sentence, _ in sentences])
         analysed = []
         for unit in units:
             folded, terms, stems = self._analyse_text(unit.text)
@@ -303,7 +307,8 @@ class Reranker:
             stems = term_set if stems == term_set else stems  # one set kept when they agree
             log_chars = math.log(max(len(unit.text), 1))
             analysed.append(_AnalysedUnit(folded, terms, term_set, stems, log_chars))
-        return _AnalysedParagraph(units, tuple(analysed), len(sentences))
+        groups = tuple(group for _, group in sentences) if len(sentences) < len(pieces) else None
+        return _AnalysedParagraph(units, tuple(analysed), len(pieces), groups)
 
     def _analyse_query_order(self, question: str) -> tuple[str, ...]:
         return tuple(self.evidence.query_order(question))
@@ -330,8 +335,10 @@ class Reranker:
         """
         paragraph = self._paragraph(text)
         units = paragraph.units
-        if cosines is not None and len(cosines) != paragraph.sentences:
+        if cosines is not None and len(cosines) != paragraph.pieces:
             cosines = None  # vectors of another split: rank without them
+        if cosines is not None and paragraph.groups is not None:
+            cosines = joined_cosines(cosines, paragraph.groups)
         top_cosine = float(np.max(cosines)) if cosines is not None else dense
         sentence_cov: dict[int, float] = {}
         pairs = _bigrams(self._query_order(question), query)

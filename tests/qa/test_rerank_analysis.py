@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from bot.qa.evidence import Evidence, light_stem
+from bot.qa.quotable import joined
 from bot.qa.rerank import Reranker, _AnalysedParagraph, _AnalysedUnit, units_of
 from indexing.arabic import ArabicAnalyzer, normalize_arabic
 from indexing.sentences import split_sentences
@@ -33,7 +34,11 @@ def whole_text(analyzer: ArabicAnalyzer, text: str) -> tuple[_AnalysedParagraph,
         stems = frozenset(light_stem(t) for t in terms)
         stems = term_set if stems == term_set else stems
         analysed.append(_AnalysedUnit(folded, terms, term_set, stems, math.log(max(len(unit.text), 1))))
-    paragraph = _AnalysedParagraph(units_of(text), tuple(analysed), len(split_sentences(text)))
+    pieces = split_sentences(text)
+    groups = tuple(group for _, group in joined(pieces))
+    paragraph = _AnalysedParagraph(
+        units_of(text), tuple(analysed), len(pieces), groups if len(groups) < len(pieces) else None
+    )
     return paragraph, frozenset(light_stem(t) for t in analyzer.terms(text))
 
 

@@ -1,0 +1,44 @@
+"""The sentences an answer quotes: the index's sentence split, rejoined where it cut a name.
+
+`indexing.sentences.split_sentences` ends a sentence at every full stop followed by a space,
+so an initial cuts a sentence in two: «المقاول والمليونير م. ثيو كيرني», «ميشيل إ. مان»,
+«د. أحمد». Quoting one half drops the name the question asks for. The sentence vectors of the
+index job keep that split (one vector per piece); here the pieces are rejoined for quoting and
+scoring, and a joined sentence's similarity is its best piece's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+# A piece that ends with a one-letter word and its full stop, after a word that is not a number
+# («1258 م.» is a year and its era, which does end a sentence).
+_ENDS_WITH_INITIAL = re.compile(r"(?:^|\s)(?![\d٠-٩۰-۹])\w+\s+[^\W\d_]\.$|^[^\W\d_]\.$")
+
+
+def ends_with_initial(piece: str) -> bool:
+    """Whether a piece of the split ends with an initial («… م.») rather than a sentence."""
+    return bool(_ENDS_WITH_INITIAL.search(piece))
+
+
+def joined(pieces: Sequence[str]) -> list[tuple[str, tuple[int, ...]]]:
+    """The sentences, each with the indices of the split's pieces it joins (in order)."""
+    out: list[tuple[str, tuple[int, ...]]] = []
+    for i, piece in enumerate(pieces):
+        if out and ends_with_initial(out[-1][0]):
+            text, parts = out[-1]
+            out[-1] = (f"{text} {piece}", (*parts, i))
+        else:
+            out.append((piece, (i,)))
+    return out
+
+
+def joined_cosines(cosines: np.ndarray, groups: Sequence[tuple[int, ...]]) -> np.ndarray:
+    """Each joined sentence's similarity: its best piece's."""
+    return np.array([max(float(cosines[i]) for i in group) for group in groups], dtype=np.float64)
+
+
+__all__ = ["ends_with_initial", "joined", "joined_cosines"]
