@@ -5,7 +5,9 @@ The second ranking stage (bot/qa/rerank.py) has scored every sentence of the can
 paragraphs, and the clause runs of the long ones, with fitted weights. The answer is:
 
 1. the lead: the best-scoring sentence; when it is long, the best-scoring run of its clauses
-   (cut at ، ؛ and the conjunctions that open a clause), quoted from a clause's start;
+   (cut at ، ؛ and the conjunctions that open a clause), quoted from a clause's start; a lead
+   that opens with a pronoun or demonstrative is preceded by the sentence it refers back to
+   when both fit the lead's length;
 2. the paragraphs that say the same thing as the lead in other words, cited on the lead
    (`… [1][2]`) rather than quoted again;
 3. at most two more sentences, only when they are nearly as likely to hold the answer and
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from bot.qa.answer import NOT_IN_SOURCES, Draft
 from bot.qa.evidence import Evidence
+from bot.qa.quotable import refers_back
 from bot.qa.rerank import LEAD_CHARS, Reranker, ScoredUnit, combined, ranked_units, split_sentences
 from bot.qa.retrieval import Passage
 from indexing.untrusted import quoted
@@ -66,6 +69,24 @@ def cut(sentence: ScoredUnit, units: Sequence[ScoredUnit], budget: int = LEAD_CH
         and len(u.unit.text) <= budget
     ]
     return max(runs, key=lambda u: u.logit, default=None)
+
+
+def referent(lead: ScoredUnit, quoted: str, units: Sequence[ScoredUnit]) -> ScoredUnit | None:
+    """The sentence before a lead quoted from its start that opens with a pronoun or demonstrative,
+    when the two fit the lead's length together (None otherwise)."""
+    if not lead.unit.text.startswith(quoted) or not refers_back(quoted):
+        return None
+    before = next(
+        (
+            u
+            for u in units
+            if not u.unit.clause and u.passage == lead.passage and u.unit.sentence == lead.unit.sentence - 1
+        ),
+        None,
+    )
+    if before is None or len(before.unit.text) + 1 + len(quoted) > LEAD_CHARS:
+        return None
+    return before
 
 
 @dataclass
@@ -127,6 +148,11 @@ class ExtractiveAnswerer:
         claims = [lead_claim]
         said = set(lead.terms)
         taken = {(lead.passage, lead.unit.sentence)}
+        antecedent = referent(lead, lead_claim.text, units)
+        if antecedent is not None:
+            lead_claim.text = f"{antecedent.unit.text} {lead_claim.text}"
+            said |= antecedent.terms
+            taken.add((antecedent.passage, antecedent.unit.sentence))
         for unit in sentences[1:]:
             key = (unit.passage, unit.unit.sentence)
             if key in taken:

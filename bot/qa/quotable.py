@@ -1,4 +1,5 @@
-"""The sentences an answer quotes: the index's sentence split, rejoined where it cut a name.
+"""The sentences an answer quotes: the index's sentence split, rejoined where it cut a name,
+and the sentence a lead that opens with a pronoun refers back to.
 
 `indexing.sentences.split_sentences` ends a sentence at every full stop followed by a space,
 so an initial cuts a sentence in two: «المقاول والمليونير م. ثيو كيرني», «ميشيل إ. مان»,
@@ -13,6 +14,8 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
+
+from indexing.arabic import normalize_arabic
 
 # A piece that ends with a one-letter word and its full stop, after a word that is not a number
 # («1258 م.» is a year and its era, which does end a sentence).
@@ -41,4 +44,19 @@ def joined_cosines(cosines: np.ndarray, groups: Sequence[tuple[int, ...]]) -> np
     return np.array([max(float(cosines[i]) for i in group) for group in groups], dtype=np.float64)
 
 
-__all__ = ["ends_with_initial", "joined", "joined_cosines"]
+# A sentence opening with a personal pronoun or a demonstrative («وهو كذلك أكبر لاعب سناً…»,
+# «هذه النظرية تعرف اليوم بـ…») names its subject in the sentence before it.
+_REFERS_BACK = frozenset(
+    normalize_arabic(c + w)
+    for c in ("", "و", "ف")
+    for w in ("هو", "هي", "هم", "هما", "هن", "هذا", "هذه", "هذان", "هاتان", "هؤلاء", "ذلك", "تلك", "أولئك")
+)
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether a sentence opens with a pronoun or demonstrative whose referent precedes it."""
+    first = sentence.split(maxsplit=1)
+    return bool(first) and normalize_arabic(first[0]) in _REFERS_BACK
+
+
+__all__ = ["ends_with_initial", "joined", "joined_cosines", "refers_back"]

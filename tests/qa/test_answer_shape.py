@@ -14,8 +14,9 @@ import pytest
 from bot.qa.answertypes import AnswerType, question_type, type_matches
 from bot.qa.conversation import FollowUpRewriter, Turn
 from bot.qa.engine import Engine, build, leave_out_said
-from bot.qa.extractive import Claim, compose, restates
-from bot.qa.rerank import CLAUSE_FROM, LEAD_CHARS, WEIGHTS_FILE, Models, Unit, clauses, units_of
+from bot.qa.extractive import Claim, compose, referent, restates
+from bot.qa.quotable import refers_back
+from bot.qa.rerank import CLAUSE_FROM, LEAD_CHARS, WEIGHTS_FILE, Models, ScoredUnit, Unit, clauses, units_of
 from indexing.arabic import ArabicAnalyzer, normalize_arabic
 from indexing.pipeline import build_indexer
 
@@ -273,3 +274,32 @@ def test_a_follow_up_without_words_of_its_own_may_quote_the_previous_answer_agai
     leave_out_said(ranking, engine.evidence, "وبماذا حذّر؟", said)
     assert all("مارك لوكوك، إلى أن قرار الهدنة" not in u.unit.text for u in ranking.units)
     assert any(not u.unit.clause for u in ranking.units)
+
+
+def test_a_lead_that_opens_with_a_pronoun_is_preceded_by_the_sentence_it_refers_to() -> None:
+    assert refers_back("وهو كذلك أكبر لاعب سناً") and refers_back("هذه النظرية تعرف اليوم بنظرية ميازما.")
+    assert not refers_back("أصبح بايتون مانينغ أول لاعب") and not refers_back("")
+    first = ScoredUnit(Unit("أصبح بايتون مانينغ أول لاعب يقود فريقين إلى اللقب.", 0, False), 0, -1.0, 0.2)
+    second = ScoredUnit(Unit("وهو كذلك أكبر لاعب سناً شارك في النهائي.", 1, False), 0, 2.0, 0.9)
+    other = ScoredUnit(Unit("وهو لاعب آخر من فريق آخر.", 0, False), 1, 0.0, 0.1)
+    units = [second, other, first]
+    assert referent(second, second.unit.text, units) is first
+    assert referent(first, first.unit.text, units) is None  # opens with no pronoun
+    assert referent(other, other.unit.text, units) is None  # nothing before it
+    # A clause cut from inside the sentence is not what the pronoun opened; too long for the lead is left.
+    assert referent(second, "أكبر لاعب سناً", units) is None
+    long_before = ScoredUnit(Unit("أ" * LEAD_CHARS, 0, False), 0, -1.0, 0.2)
+    assert referent(second, second.unit.text, [second, long_before]) is None
+
+
+def test_the_answer_names_who_a_pronoun_lead_is_about(tmp_path: Path, write_corpus) -> None:
+    paragraph = (
+        "أصبح اللاعب سامر النجار أول لاعب يقود فريقين مختلفين إلى لقب الدوري. "
+        "وهو كذلك أكبر لاعب سناً شارك في المباراة النهائية للدوري إذ بلغ التاسعة والثلاثين."
+    )
+    corpus = write_corpus({"league.txt": f"نهائي الدوري\n\n{paragraph}\n"})
+    build_indexer(tmp_path / "d", progress=False).run(corpus)
+    answer = build(tmp_path / "d").ask("من هو أكبر لاعب سناً شارك في المباراة النهائية للدوري؟")
+    assert answer.answered
+    assert lead(answer.text).startswith("أصبح اللاعب سامر النجار"), answer.text
+    assert "وهو كذلك أكبر لاعب سناً" in lead(answer.text)
