@@ -21,11 +21,11 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -172,26 +172,38 @@ def _units_of_sentences(sentences: Sequence[str]) -> tuple[Unit, ...]:
     """`units_of` a paragraph already split into sentences."""
     out: list[Unit] = []
     for i, sentence in enumerate(sentences):
-        if len(sentence.split()) < _MIN_WORDS:
-            continue
-        out.append(Unit(sentence, i, False))
-        if len(sentence) <= CLAUSE_FROM:
-            continue
-        parts = clauses(sentence)
-        for a in range(len(parts)):
-            run = parts[a]
-            for b in range(a + 1, len(parts) + 1):
-                if b > a + 1:
-                    run = f"{run} {parts[b - 1]}"
-                if len(run) > LEAD_CHARS:
-                    break
-                if len(run.split()) >= _MIN_WORDS and (a, b) != (0, len(parts)):
-                    out.append(Unit(_trim(run), i, True))
+        out.extend(unit for unit, _, _, _ in _sentence_units(i, sentence, len(sentence.split())))
     return tuple(out)
 
 
-@dataclass(frozen=True)
-class _AnalysedUnit:
+def _sentence_units(i: int, sentence: str, words: int) -> Iterator[tuple[Unit, int, int, bool]]:
+    """The units of sentence `i` (of `words` words) in `units_of`'s order, each with its words:
+    `sentence.split()[start:end]`, the last one with _trim's trailing ، , : ؛ removed when trimmed.
+
+    A clause break is whitespace only, so a sentence's words are its clauses' words in order,
+    and a run of clauses joined by spaces is a run of words; _trim only strips the run's last
+    word (dropping it when nothing else is left of it).
+    """
+    if words < _MIN_WORDS:
+        return
+    yield Unit(sentence, i, False), 0, words, False
+    if len(sentence) <= CLAUSE_FROM:
+        return
+    parts = clauses(sentence)
+    starts = [0, *itertools.accumulate(len(part.split()) for part in parts)]
+    for a in range(len(parts)):
+        run = parts[a]
+        for b in range(a + 1, len(parts) + 1):
+            if b > a + 1:
+                run = f"{run} {parts[b - 1]}"
+            if len(run) > LEAD_CHARS:
+                break
+            if starts[b] - starts[a] >= _MIN_WORDS and (a, b) != (0, len(parts)):
+                text = _trim(run)
+                yield Unit(text, i, True), starts[a], starts[b], len(text) != len(run)
+
+
+class _AnalysedUnit(NamedTuple):
     """What the features need of a unit that does not depend on the question."""
 
     folded: str  # normalize_arabic of its text
@@ -201,6 +213,9 @@ class _AnalysedUnit:
     log_chars: float
 
 
+_TokenAnalysis = tuple[str, tuple[str, ...], tuple[str, ...]]  # folded form, terms, their light stems
+
+
 @dataclass(frozen=True)
 class _AnalysedParagraph:
     units: tuple[Unit, ...]
@@ -208,6 +223,7 @@ class _AnalysedParagraph:
     pieces: int  # how many sentences split_sentences finds (the sentence vectors' count)
     # The split's pieces each quoted sentence joins (bot/qa/quotable.py); None when none is joined.
     groups: tuple[tuple[int, ...], ...] | None
+    stems: frozenset[str]  # `_analyse_stems` of the whole text
 
 
 @dataclass
@@ -275,10 +291,11 @@ class Reranker:
         # Bounded caches of what depends on a paragraph's text only, never on the question.
         self._paragraph = lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_paragraph)
         self._stems = lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_stems)
+        self._paragraph_stems = lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_paragraph_stems)
         self._query_order = lru_cache(maxsize=64)(self._analyse_query_order)
         self._token = lru_cache(maxsize=TOKEN_CACHE)(self._analyse_token)
 
-    def _analyse_token(self, token: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    def _analyse_token(self, token: str) -> _TokenAnalysis:
         """A whitespace-free token's folded form, terms and their light stems."""
         folded = normalize_arabic(token)
         terms = tuple(self.evidence.analyzer.folded_terms(folded))
@@ -297,21 +314,58 @@ class Reranker:
         return folded, terms, frozenset(itertools.chain.from_iterable(part[2] for part in parts))
 
     def _analyse_paragraph(self, text: str) -> _AnalysedParagraph:
+        """Each unit's `_analyse_text`, assembled from its sentence's word analyses by slicing.
+
+        A unit is a run of its sentence's words (`_sentence_units`) and a text's analysis is
+        its words' analyses joined, so a unit's folded text, terms and stems are slices of its
+        sentence's; the one word _trim shortened is analysed on its own.
+        """
         pieces = split_sentences(text)
         sentences = joined(pieces)
-        units = _units_of_sentences([sentence for sentence, _ in sentences])
-        analysed = []
-        for unit in units:
-            folded, terms, stems = self._analyse_text(unit.text)
-            term_set = frozenset(terms)
-            stems = term_set if stems == term_set else stems  # one set kept when they agree
-            log_chars = math.log(max(len(unit.text), 1))
-            analysed.append(_AnalysedUnit(folded, terms, term_set, stems, log_chars))
+        token = self._token
+        units, analysed = [], []
+        text_stems: set[str] = set()
+        for i, (sentence, _) in enumerate(sentences):
+            words = sentence.split()
+            parts = [token(word) for word in words]
+            terms: list[str] = []
+            stems: list[str] = []
+            at = [0]
+            for part in parts:
+                terms += part[1]
+                stems += part[2]
+                at.append(len(terms))
+            text_stems.update(stems)  # the text's words are its sentences' words
+            if len(words) < _MIN_WORDS:
+                continue
+            folded_words = [part[0] for part in parts]
+            for unit, start, end, trimmed in _sentence_units(i, sentence, len(words)):
+                if trimmed:  # the run's words, the last one shortened (or gone)
+                    end = start + len(unit.text.split()) - 1
+                    tail = token(unit.text.rsplit(None, 1)[-1])
+                    folded = " ".join(filter(None, [*folded_words[start:end], tail[0]]))
+                    unit_terms = (*terms[at[start] : at[end]], *tail[1])
+                    unit_stems = frozenset(itertools.chain(stems[at[start] : at[end]], tail[2]))
+                else:
+                    folded = " ".join(filter(None, folded_words[start:end]))
+                    unit_terms = tuple(terms[at[start] : at[end]])
+                    unit_stems = frozenset(stems[at[start] : at[end]])
+                term_set = frozenset(unit_terms)
+                # one set kept when they agree
+                unit_stems = term_set if unit_stems == term_set else unit_stems
+                units.append(unit)
+                analysed.append(
+                    _AnalysedUnit(folded, unit_terms, term_set, unit_stems, math.log(max(len(unit.text), 1)))
+                )
         groups = tuple(group for _, group in sentences) if len(sentences) < len(pieces) else None
-        return _AnalysedParagraph(units, tuple(analysed), len(pieces), groups)
+        return _AnalysedParagraph(tuple(units), tuple(analysed), len(pieces), groups, frozenset(text_stems))
 
     def _analyse_query_order(self, question: str) -> tuple[str, ...]:
         return tuple(self.evidence.query_order(question))
+
+    def _analyse_paragraph_stems(self, headline: str, text: str) -> frozenset[str]:
+        """`_analyse_stems(f"{headline} {text}")`: the words of both, so the union of their stems."""
+        return self._stems(headline) | self._paragraph(text).stems
 
     def _analyse_stems(self, text: str) -> frozenset[str]:
         """Light stems of a text's terms (what QueryTerms.coverage compares)."""
@@ -342,15 +396,23 @@ class Reranker:
         top_cosine = float(np.max(cosines)) if cosines is not None else dense
         sentence_cov: dict[int, float] = {}
         pairs = _bigrams(self._query_order(question), query)
-        said = _said_words(question) if kind in _TYPED else frozenset()
+        typed = kind in _TYPED
+        said = _said_words(question) if typed else frozenset()
+        # Per question, not per unit: the kind's groups, the cosines as floats, and the question's
+        # stems and weights in QueryTerms.coverage_of_stems's order (so the same sums).
+        group = [float(kind in g) for g in _HIT_GROUPS]
+        sentence_cosine = cosines.tolist() if cosines is not None else None
+        stemmed = [(light_stem(t), w) for t, w in query.terms.items()]
+        total = query.total
         rows, covs, terms_of = [], [], []
         for unit, analysed in zip(units, paragraph.analysed, strict=True):
             terms = analysed.terms
-            coverage = query.coverage_of_stems(analysed.stems)
-            hit = float(kind in _TYPED and folded_type_matches(kind, analysed.folded, said) > 0)
+            present = analysed.stems
+            coverage = sum(w for stem, w in stemmed if stem in present) / total
+            hit = float(typed and folded_type_matches(kind, analysed.folded, said) > 0)
             if not unit.clause:
                 sentence_cov[unit.sentence] = coverage
-            matched = sum(1 for t in terms if t in query.terms)
+            matched = sum(map(query.terms.__contains__, terms))
             bigrams = len(pairs & set(itertools.pairwise(terms))) / len(pairs) if pairs else 0.0
             rows.append(
                 [
@@ -360,17 +422,17 @@ class Reranker:
                     bigrams,
                     0.0,
                     hit,
-                    hit * float(kind in _HIT_GROUPS[0]),
-                    hit * float(kind in _HIT_GROUPS[1]),
-                    hit * float(kind in _HIT_GROUPS[2]),
+                    hit * group[0],
+                    hit * group[1],
+                    hit * group[2],
                     hit * coverage,
-                    float(kind not in _TYPED),
+                    float(not typed),
                     analysed.log_chars,
                     float(unit.sentence == 0),
                     float(unit.clause),
                     0.0,
-                    float(cosines[unit.sentence]) if cosines is not None else dense,
-                    float(cosines[unit.sentence]) - top_cosine if cosines is not None else 0.0,
+                    sentence_cosine[unit.sentence] if sentence_cosine is not None else dense,
+                    sentence_cosine[unit.sentence] - top_cosine if sentence_cosine is not None else 0.0,
                 ]
             )
             covs.append(coverage)
@@ -418,7 +480,7 @@ class Reranker:
                     dense[i] - dense.max(),
                     bm25[i] / top_bm25,
                     1.0 / (i + 1),
-                    query.coverage_of_stems(self._stems(f"{headline} {passage.paragraph.text}")),
+                    query.coverage_of_stems(self._paragraph_stems(headline, passage.paragraph.text)),
                     query.coverage_of_stems(self._stems(headline)) if headline else 0.0,
                     max((s.logit for s in mine), default=-5.0),
                     max(covs, default=0.0),
@@ -452,7 +514,7 @@ class Reranker:
         top = passages[best]
         others = sorted((p.dense for i, p in enumerate(passages) if i != best), reverse=True)
         query = self.evidence.query(question)
-        present = self._stems(f"{top.paragraph.title} {top.paragraph.text}")
+        present = self._paragraph_stems(top.paragraph.title, top.paragraph.text)
         column = PASSAGE_FEATURES.index
         unseen = max(self.evidence.unseen_idf, 1e-9)
         features = {
@@ -507,10 +569,16 @@ def combined(unit: ScoredUnit, passage_logit: float) -> float:
 def ranked_units(passages: Sequence[Passage]) -> list[ScoredUnit]:
     """Every unit attached to reranked passages, best combined score first."""
     units = [s for p in passages for s in (p.units or [])]
-    logit = [p.logit if p.logit is not None else 0.0 for p in passages]
+    # combined(s, logit) = log_sigmoid(s.logit) + log_sigmoid(logit), the second once per passage
+    passage_part = [log_sigmoid(p.logit if p.logit is not None else 0.0) for p in passages]
     return sorted(
         units,
-        key=lambda s: (-combined(s, logit[s.passage]), s.passage, s.unit.sentence, len(s.unit.text)),
+        key=lambda s: (
+            -(log_sigmoid(s.logit) + passage_part[s.passage]),
+            s.passage,
+            s.unit.sentence,
+            len(s.unit.text),
+        ),
     )
 
 

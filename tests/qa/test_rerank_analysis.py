@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from bot.qa.answertypes import question_type
 from bot.qa.evidence import Evidence, light_stem
 from bot.qa.quotable import joined
 from bot.qa.rerank import Reranker, _AnalysedParagraph, _AnalysedUnit, units_of
@@ -36,10 +37,11 @@ def whole_text(analyzer: ArabicAnalyzer, text: str) -> tuple[_AnalysedParagraph,
         analysed.append(_AnalysedUnit(folded, terms, term_set, stems, math.log(max(len(unit.text), 1))))
     pieces = split_sentences(text)
     groups = tuple(group for _, group in joined(pieces))
+    stems = frozenset(light_stem(t) for t in analyzer.terms(text))
     paragraph = _AnalysedParagraph(
-        units_of(text), tuple(analysed), len(pieces), groups if len(groups) < len(pieces) else None
+        units_of(text), tuple(analysed), len(pieces), groups if len(groups) < len(pieces) else None, stems
     )
-    return paragraph, frozenset(light_stem(t) for t in analyzer.terms(text))
+    return paragraph, stems
 
 
 def test_token_built_analysis_equals_the_whole_texts() -> None:
@@ -53,3 +55,43 @@ def test_token_built_analysis_equals_the_whole_texts() -> None:
         paragraph, stems = whole_text(analyzer, text)
         assert reranker._paragraph(text) == paragraph, text
         assert reranker._analyse_stems(text) == stems, text
+
+
+def test_paragraph_stems_equal_the_headline_and_texts() -> None:
+    analyzer = ArabicAnalyzer()
+    reranker = Reranker(Evidence(analyzer, lambda term: 1.0))
+    texts = [
+        p.strip()
+        for p in sorted(SEEDS.glob("*.txt"))[1].read_text(encoding="utf-8").split("\n\n")
+        if p.strip()
+    ]
+    for headline in ["", "ﷺ عنوان: الخبر،", *EDGES[:4]]:
+        for text in [*EDGES, *texts]:
+            joined = reranker._analyse_stems(f"{headline} {text}")
+            assert reranker._paragraph_stems(headline, text) == joined, (headline, text)
+
+
+def test_unit_rows_coverage_and_density_are_the_evidences() -> None:
+    """The second stage's per-question shortcuts give QueryTerms' own coverage and the term density."""
+    analyzer = ArabicAnalyzer()
+    idf = {
+        t: 1.0 + (len(t) % 5) / 3 for p in SEEDS.glob("*.txt") for t in analyzer.terms(p.read_text("utf-8"))
+    }
+    evidence = Evidence(analyzer, lambda term: idf.get(term, 9.0))
+    reranker = Reranker(evidence)
+    texts = [
+        p.strip()
+        for p in sorted(SEEDS.glob("*.txt"))[2].read_text(encoding="utf-8").split("\n\n")
+        if p.strip()
+    ]
+    questions = [" ".join(text.split()[i : i + 6]) + "؟" for text in texts for i in (0, 7)]
+    for question in questions:
+        query = evidence.query(question)
+        for text in texts:
+            _, rows, covs, terms_of = reranker.unit_rows(question, query, question_type(question), text)
+            analysed = reranker._paragraph(text).analysed
+            assert covs == [query.coverage_of_stems(a.stems) for a in analysed]
+            assert rows[:, 1].tolist() == covs
+            density = [sum(1 for t in a.terms if t in query.terms) / max(len(a.terms), 1) for a in analysed]
+            assert rows[:, 2].tolist() == density
+            assert terms_of == [a.term_set for a in analysed]
