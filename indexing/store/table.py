@@ -27,7 +27,7 @@ import logging
 import os
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,9 @@ class ParagraphTable:
     group_start: np.ndarray  # int64: paragraph p's chunks are by_paragraph[group_start[p]:group_start[p + 1]]
     segments: list[np.ndarray]  # uint8 record segments (memory-mapped once saved)
     segment_names: list[str]  # their file names; "" for one not yet written
+    # The snapshot folder this table was loaded from or saved to (None until saved), where
+    # other derived files of exactly these rows may be kept (hnsw_file's row map).
+    folder: Path | None = field(default=None, compare=False)
 
     # -- building ----------------------------------------------------------------------
 
@@ -357,7 +360,7 @@ class ParagraphTable:
             meta = {"format": FORMAT, "fingerprint": self.fingerprint, "segments": names}
             (folder / "isnad.json").write_text(json.dumps(meta), encoding="utf-8")
 
-        snapshots.publish(root, snapshots.folder_name(FORMAT, self.fingerprint), write)
+        self.folder = snapshots.publish(root, snapshots.folder_name(FORMAT, self.fingerprint), write)
         self.segment_names = names
 
     @classmethod
@@ -379,7 +382,13 @@ class ParagraphTable:
         except (OSError, ValueError, KeyError) as exc:
             log.info("row table unreadable, will rebuild: %s", exc)
             return None
-        return cls(fingerprint=str(meta["fingerprint"]), segments=segments, segment_names=names, **arrays)
+        return cls(
+            fingerprint=str(meta["fingerprint"]),
+            segments=segments,
+            segment_names=names,
+            folder=folder,
+            **arrays,
+        )
 
 
 def _map(path: Path) -> np.ndarray:

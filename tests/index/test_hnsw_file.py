@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from indexing.store import hnsw_file
 from indexing.store.chroma import TEXT_KEY, ParagraphStore, chroma_client, encode_text
-from indexing.store.hnsw_file import HnswVectorFile
+from indexing.store.hnsw_file import ROWS_FILE, HnswVectorFile
 from indexing.store.paragraph_index import ChromaTableIndex
 from indexing.store.table import ParagraphTable
 
@@ -104,3 +105,63 @@ def test_a_dropped_reader_closes_its_file(tmp_path: Path) -> None:
     gc.collect()
     with pytest.raises(OSError):
         os.fstat(fd)
+
+
+def test_the_row_map_is_saved_beside_the_table_and_used_while_the_files_and_rows_stay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ParagraphStore(chroma_client(tmp_path))
+    asked = write(store, 0, SAVED, 6)[::9]
+    ParagraphTable.from_store(store).save(tmp_path / "table")
+    table = ParagraphTable.load(tmp_path / "table")
+    assert table is not None and table.folder is not None
+    first = ChromaTableIndex(store, table).files
+    assert first is not None and (table.folder / ROWS_FILE).is_file()
+    expected = ChromaTableIndex(store, table, read_files=False).vectors(asked)
+
+    def unpickled() -> list[str]:
+        """Opens that read Chroma's id -> label pickle (the slow way) from now on."""
+        calls: list[str] = []
+        real = hnsw_file.pickle.load
+        monkeypatch.setattr(hnsw_file.pickle, "load", lambda handle: calls.append("pickle") or real(handle))
+        return calls
+
+    calls = unpickled()
+    again = ChromaTableIndex(store, table)  # the saved map: no pickle
+    assert calls == [] and again.files is not None
+    assert np.array_equal(again.files.element_of_row, first.element_of_row)
+    assert np.array_equal(again.files.label_of_row, first.label_of_row)
+    got = again.vectors(asked)
+    assert list(got) == list(expected) and all(np.array_equal(got[p], expected[p]) for p in expected)
+
+    data = first.folder / "data_level0.bin"  # the files saved again: the map no longer holds
+    stat = data.stat()
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    rebuilt = ChromaTableIndex(store, table).files
+    assert calls == ["pickle"] and rebuilt is not None
+    assert np.array_equal(rebuilt.element_of_row, first.element_of_row)
+    ChromaTableIndex(store, table)
+    assert calls == ["pickle"]  # saved again under the new key
+
+    (table.folder / ROWS_FILE).write_bytes(b"not a map")  # unreadable: the slow way, same rows
+    assert ChromaTableIndex(store, table).files is not None and calls == ["pickle"] * 2
+    saved = (table.folder / ROWS_FILE).read_bytes()  # written again, valid
+
+    write(store, SAVED, 10, 7)  # other rows: another table; this table's map is not for it
+    ParagraphTable.from_store(store).save(tmp_path / "table")
+    grown = ParagraphTable.load(tmp_path / "table")
+    assert grown is not None and grown.folder is not None and grown.folder != table.folder
+    (grown.folder / ROWS_FILE).write_bytes(saved)
+    files = ChromaTableIndex(store, grown).files
+    assert calls == ["pickle"] * 3 and files is not None and len(files.element_of_row) == len(grown)
+
+
+def test_a_table_folder_that_cannot_be_written_still_opens(tmp_path: Path) -> None:
+    store = ParagraphStore(chroma_client(tmp_path))
+    write(store, 0, SAVED, 8)
+    ParagraphTable.from_store(store).save(tmp_path / "table")
+    table = ParagraphTable.load(tmp_path / "table")
+    assert table is not None and table.folder is not None
+    table.folder = tmp_path / "gone"  # as a folder removed by a newer table, or read-only
+    assert ChromaTableIndex(store, table).files is not None
+    assert not (tmp_path / "gone").exists()
