@@ -293,6 +293,7 @@ class Reranker:
         self._stems = lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_stems)
         self._paragraph_stems = lru_cache(maxsize=ANALYSIS_CACHE)(self._analyse_paragraph_stems)
         self._query_order = lru_cache(maxsize=64)(self._analyse_query_order)
+        self._query = lru_cache(maxsize=64)(self.evidence.query)  # asked twice per question
         self._token = lru_cache(maxsize=TOKEN_CACHE)(self._analyse_token)
 
     def _analyse_token(self, token: str) -> _TokenAnalysis:
@@ -446,7 +447,7 @@ class Reranker:
         self, question: str, passages: Sequence[Passage]
     ) -> tuple[np.ndarray, list[list[ScoredUnit]]]:
         """Feature rows of the candidates (in fusion order) and their scored units."""
-        query = self.evidence.query(question)
+        query = self._query(question)
         kind = question_type(question)
         fused = np.array([p.fused for p in passages], dtype=np.float64)
         dense = np.array([p.dense for p in passages], dtype=np.float64)
@@ -509,11 +510,13 @@ class Reranker:
         reranked = [passages[i] for i in order]
         for new, old in enumerate(order):
             reranked[new].logit = float(logits[old])
-            reranked[new].units = [ScoredUnit(s.unit, new, s.logit, s.coverage, s.terms) for s in scored[old]]
+            for unit in scored[old]:  # this call's own objects: renumbered in place
+                unit.passage = new
+            reranked[new].units = scored[old]
         best = order[0]
         top = passages[best]
         others = sorted((p.dense for i, p in enumerate(passages) if i != best), reverse=True)
-        query = self.evidence.query(question)
+        query = self._query(question)
         present = self._paragraph_stems(top.paragraph.title, top.paragraph.text)
         column = PASSAGE_FEATURES.index
         unseen = max(self.evidence.unseen_idf, 1e-9)
