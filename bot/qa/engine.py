@@ -185,7 +185,7 @@ class Engine:
         history = self.memory.history(key) if conversation is not None else []
         standalone = self.rewriter.rewrite(question, history)
 
-        ranking = self.retriever.rank(standalone, self.top_k)
+        ranking = self.retriever.rank(ascii_digits(standalone), self.top_k)
         if standalone != question and history:
             prefer_article(ranking, {str(c.get("source")) for c in history[-1].citations})
             leave_out_said(ranking, self.evidence, question, history[-1].answer)
@@ -225,6 +225,21 @@ class Engine:
     def reset(self, conversation: str) -> None:
         """Forget a conversation's turns."""
         self.memory.reset(conversation)
+
+
+# Arabic-Indic and Persian digits, as the ASCII digits the embedder reads best.
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def ascii_digits(question: str) -> str:
+    """The question with its digits in ASCII, as it is searched.
+
+    The lexical index folds every digit family, but the embedder reads «٢٤٠١» and «2401» as
+    different tokens: on XQuAD-ar's questions that hold a number, written in Arabic-Indic digits,
+    dev R@1 fell 0.946 -> 0.935 and 2.2% -> 3.3% were declined. Searched in ASCII they are the
+    same question.
+    """
+    return question.translate(_DIGITS)
 
 
 def prefer_article(ranking: Ranking, sources: set[str]) -> None:
