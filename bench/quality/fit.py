@@ -20,6 +20,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +123,11 @@ def fit(xquad_path: Path, cache: Path) -> tuple[Models, dict[str, Any]]:
     """All three models, and the dev figures of the fit."""
     from bench.quality import figures as quality
     from bench.quality import xquad
-    from bot.qa.engine import build
+    from bot.qa.engine import build, searched
 
     questions = quality.prepare(xquad_path, cache)
-    dev, _ = xquad.split(questions)
+    # Each question as Engine.ask searches and reranks it.
+    dev = [replace(q, text=searched(q.text)) for q in xquad.split(questions)[0]]
     engine = build(cache / "xquad-data")
     base_embedder = engine.retriever.embedder
     queries = quality.CachedQueries(engine.retriever.embedder, cache)
