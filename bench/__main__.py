@@ -427,12 +427,11 @@ def growth_rerun(args: argparse.Namespace, results: dict[str, Any]) -> dict[str,
 
 def growth_lines(paths: list[Path]) -> dict[str, Any]:
     """The JSON lines of standalone growth runs, the last one per size (a later file wins)."""
+    from bench.perf.scale import last_per_size
+
     by_size: dict[int, dict[str, Any]] = {}
     for path in paths:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                by_size[int(row["paragraphs"])] = row
+        by_size.update(last_per_size(path))
     return {"sources": [p.name for p in paths], "rows": [by_size[k] for k in sorted(by_size)]}
 
 

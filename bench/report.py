@@ -513,8 +513,11 @@ def _growth_lines_section(run: Run, files: dict[str, str]) -> list[str]:
         search = "—" if r.search_p50_ms is None else _ms(r.search_p50_ms)
         ratio = "—" if r.search_p50_ms is None else f"{r.search_p50_ms / r.stock_retrieve_p50_ms:.2f}"
         load = " → ".join(f"{x:.1f}" for x in r.loadavg_1min)
+        commit = r.commit or "—"
+        if r.requery:  # the questions on this commit, the corpus, build and refresh from an earlier one
+            commit += f" (dir, build and refresh: {r.requery.get('built_by') or '?'})"
         out.append(
-            f"| {r.paragraphs:,} | {r.chunks:,} | {r.commit or '—'} | {load} | {_ms(r.ask_p50_ms)} / "
+            f"| {r.paragraphs:,} | {r.chunks:,} | {commit} | {load} | {_ms(r.ask_p50_ms)} / "
             f"{_ms(r.ask_p95_ms)} | {search} | {_ms(r.stock_retrieve_p50_ms)} | "
             f"{r.ask_p50_ms / r.stock_retrieve_p50_ms:.2f} | {ratio} | {r.bytes_per_paragraph:,.0f} | "
             f"{r.build_s:,.0f} | {r.refresh_100_s:.1f} | {r.rss_mb:,.0f} | {_f3(r.r1)} / {_f3(r.r5)} |"

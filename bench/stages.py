@@ -526,6 +526,7 @@ class GrowthLine:
     loadavg_1min: list[float]
     search_p50_ms: float | None = None
     commit: str | None = None
+    requery: dict[str, Any] | None = None  # asked again on a kept dir: who built it, what is carried
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,6 @@ def measure(
 ) -> dict[str, Any]:
     """Build a corpus of `size` paragraphs and measure it (see the module docstring)."""
     from bench.perf import speed
-    from bench.quality.systems import LlamaIndexStock
-    from bot.qa.engine import build
     from indexing.pipeline import build_indexer
     from indexing.store.table import ParagraphTable
 
@@ -112,16 +110,8 @@ def measure(
     disk = {part: growth.disk_bytes(data_dir / part) for part in parts}
     disk["total"] = growth.disk_bytes(data_dir)
 
-    t = time.perf_counter()
-    engine = build(data_dir)
-    engine_build_s = time.perf_counter() - t
-    stock = LlamaIndexStock(engine.retriever)
-    engine.ask(questions[0].text)  # warm both
-    stock.retriever.retrieve(questions[0].text)
-    records, stock_ms, search_ms = timed_questions(engine, stock, questions)
-    print(f"  {size:,}: {len(records)} questions asked", file=sys.stderr, flush=True)
-    steps = growth.retrieval_breakdown(engine, questions[:breakdown_questions])
-    del engine, stock
+    asked = ask_figures(data_dir, questions, breakdown_questions)
+    print(f"  {size:,}: {asked['questions']} questions asked", file=sys.stderr, flush=True)
 
     # Refresh: the next 100 paragraphs of the stream appear as corpus files.
     new = list(itertools.islice(stream, REFRESH))
@@ -140,14 +130,47 @@ def measure(
     refresh_s = time.perf_counter() - t
     print(f"  {size:,}: refresh of {REFRESH} in {refresh_s:.1f} s", file=sys.stderr, flush=True)
     process = speed.engine_process(data_dir, [q.text for q in questions[:3]])
+    out = {
+        "paragraphs": paragraphs,
+        "chunks": int(build_times["chunks"]),
+        **asked,
+        "bytes_per_paragraph": disk["total"] / paragraphs,
+        "disk_bytes": disk,
+        "build_s": build_s,
+        "build": build_times,
+        "first_index_s": first_index_s,
+        "first_index": {k: v for k, v in first.as_dict().items() if k != "skipped"},
+        "refresh_100_s": refresh_s,
+        "refresh": {k: v for k, v in report.as_dict().items() if k != "skipped"},
+        "rss_mb": process["max_rss_mb"],
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "loadavg_1min": [loadavg_start, os.getloadavg()[0]],
+    }
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
 
+
+def ask_figures(data_dir: Path, questions: Sequence[Question], breakdown_questions: int) -> dict[str, Any]:
+    """A fresh engine on `data_dir`: its build time, the timed questions beside the stock
+    retriever, both ratios, recall and the per-step breakdown."""
+    from bench.quality.systems import LlamaIndexStock
+    from bot.qa.engine import build
+
+    t = time.perf_counter()
+    engine = build(data_dir)
+    engine_build_s = time.perf_counter() - t
+    stock = LlamaIndexStock(engine.retriever)
+    engine.ask(questions[0].text)  # warm both
+    stock.retriever.retrieve(questions[0].text)
+    records, stock_ms, search_ms = timed_questions(engine, stock, questions)
+    steps = growth.retrieval_breakdown(engine, questions[:breakdown_questions])
+    del engine, stock
     latency = answers.latency(records)
     stock_summary = latency_summary(stock_ms)
     search = latency_summary(search_ms)
     ranks = [r.rank for r in records]
-    out = {
-        "paragraphs": paragraphs,
-        "chunks": int(build_times["chunks"]),
+    return {
         "ask_p50_ms": latency["total"]["p50"],
         "ask_p95_ms": latency["total"]["p95"],
         "retrieve_p50_ms": latency["retrieve"]["p50"],
@@ -164,28 +187,47 @@ def measure(
         "search_to_stock_p95": search["p95"] / stock_summary["p95"],
         "ask_to_stock_p50": latency["total"]["p50"] / stock_summary["p50"],
         "ask_to_stock_p95": latency["total"]["p95"] / stock_summary["p95"],
-        "bytes_per_paragraph": disk["total"] / paragraphs,
-        "disk_bytes": disk,
-        "build_s": build_s,
-        "build": build_times,
-        "first_index_s": first_index_s,
-        "first_index": {k: v for k, v in first.as_dict().items() if k != "skipped"},
         "engine_build_s": engine_build_s,
-        "refresh_100_s": refresh_s,
-        "refresh": {k: v for k, v in report.as_dict().items() if k != "skipped"},
-        "rss_mb": process["max_rss_mb"],
         "questions": len(records),
         "r1": sum(1 for r in ranks if r == 1) / len(ranks),
         "r5": sum(1 for r in ranks if 1 <= r <= 5) / len(ranks),
         "answered": sum(r.answered for r in records) / len(records),
         "latency_ms": latency,
         "steps": steps,
+    }
+
+
+# What a requery takes over from the run that built the data dir.
+CARRIED = ("paragraphs", "chunks", "bytes_per_paragraph", "disk_bytes", "build_s", "build")
+CARRIED += ("first_index_s", "first_index", "refresh_100_s", "refresh")
+
+
+def requery(
+    size: int, cache: Path, questions: Sequence[Question], breakdown_questions: int, base: dict[str, Any]
+) -> dict[str, Any]:
+    """The data dir an earlier `--keep` run of `size` left, asked again by this checkout's code.
+
+    The question figures, the engine's build and its RSS are measured again; the corpus, its
+    size on disk, the build and the refresh are the earlier run's (listed in `requery`, with
+    the commit that built it). The dir holds the refresh's 100 paragraphs on top of `size`.
+    """
+    from bench.perf import speed
+
+    data_dir = cache / "scale" / f"growth-{size}" / "data"
+    if not data_dir.is_dir():
+        raise SystemExit(f"bench growth: no kept data dir for {size:,} paragraphs at {data_dir}")
+    loadavg_start = os.getloadavg()[0]
+    asked = ask_figures(data_dir, questions, breakdown_questions)
+    print(f"  {size:,}: {asked['questions']} questions asked again", file=sys.stderr, flush=True)
+    process = speed.engine_process(data_dir, [q.text for q in questions[:3]])
+    return {
+        **{key: base[key] for key in CARRIED},
+        **asked,
+        "rss_mb": process["max_rss_mb"],
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "loadavg_1min": [loadavg_start, os.getloadavg()[0]],
+        "requery": {"built_by": base.get("commit"), "carried": list(CARRIED)},
     }
-    if not keep:
-        shutil.rmtree(work, ignore_errors=True)
-    return out
 
 
 def checkout_commit() -> str | None:
@@ -216,11 +258,21 @@ def main(argv: Sequence[str], prepare: Callable[[Path, Path, bool], tuple[Any, A
     parser.add_argument("--xquad", type=Path, default=xquad.DEFAULT_XQUAD)
     parser.add_argument("--out", type=Path, help="also append each JSON object to this file")
     parser.add_argument("--keep", action="store_true", help="keep each size's data dir and corpus")
+    parser.add_argument(
+        "--requery",
+        type=Path,
+        metavar="JSONL",
+        help="ask the data dirs an earlier --keep run left again (its lines in JSONL), without building",
+    )
     parser.add_argument("--plot", type=Path, help="draw the growth plot (PNG) of the JSON lines in --out")
     parser.add_argument("--plot-only", action="store_true", help="draw --plot from --out only")
     args = parser.parse_args(list(argv))
     if args.plot_only:
         return plot(args.out, args.plot)
+    earlier = last_per_size(args.requery) if args.requery and args.requery.is_file() else {}
+    if args.requery and not set(args.sizes) <= set(earlier):
+        print(f"bench growth: {args.requery} has no line for every size asked", file=sys.stderr)
+        return 2
     if not args.xquad.is_file():
         print(f"bench: XQuAD-ar not found at {args.xquad} (use --xquad PATH)", file=sys.stderr)
         return 2
@@ -233,7 +285,10 @@ def main(argv: Sequence[str], prepare: Callable[[Path, Path, bool], tuple[Any, A
     timed = test[:: max(1, len(test) // args.questions)][: args.questions]
     for size in args.sizes:
         print(f"growth: {size:,} paragraphs", file=sys.stderr, flush=True)
-        result = measure(size, cache, pool, vectors, timed, args.breakdown, args.keep)
+        if args.requery:
+            result = requery(size, cache, timed, args.breakdown, earlier[size])
+        else:
+            result = measure(size, cache, pool, vectors, timed, args.breakdown, args.keep)
         result["commit"] = checkout_commit()
         line = json.dumps(result, ensure_ascii=False)
         if args.out:
@@ -253,6 +308,16 @@ def main(argv: Sequence[str], prepare: Callable[[Path, Path, bool], tuple[Any, A
     return 0
 
 
+def last_per_size(lines: Path) -> dict[int, dict[str, Any]]:
+    """The JSON lines of a growth run's `--out` file, the last one of each size, by size."""
+    by_size: dict[int, dict[str, Any]] = {}
+    for line in lines.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            by_size[int(row["paragraphs"])] = row
+    return by_size
+
+
 def plot(lines: Path | None, path: Path | None) -> int:
     """The growth plot of a JSON-lines file (the last object per size counts)."""
     from bench import plots
@@ -260,11 +325,7 @@ def plot(lines: Path | None, path: Path | None) -> int:
     if lines is None or path is None or not lines.is_file():
         print("bench growth: --plot needs --out FILE.jsonl with measured sizes", file=sys.stderr)
         return 2
-    by_size = {}
-    for line in lines.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            by_size[row["paragraphs"]] = row
+    by_size = last_per_size(lines)
     plots.growth_lines(list(by_size.values()), path, lines.stem)
     print(f"growth plot: {path}", file=sys.stderr)
     return 0

@@ -236,8 +236,9 @@ def test_standalone_growth_lines_join_the_report_last_run_per_size(tmp_path: Pat
     committed = sorted((PROJECT_ROOT / "bench" / "results").glob("*-growth-s4.jsonl"))[-1]
     rows = [json.loads(line) for line in committed.read_text(encoding="utf-8").splitlines() if line.strip()]
     later = dict(rows[-1], paragraphs=1_000_000, chunks=1_182_000, ask_p50_ms=33.3, commit="abc1234")
+    asked_again = dict(later, ask_p50_ms=30.0, commit="def5678", requery={"built_by": "abc1234"})
     extra = tmp_path / "one-million.jsonl"
-    extra.write_text(json.dumps(later) + "\n", encoding="utf-8")
+    extra.write_text(json.dumps(later) + "\n" + json.dumps(asked_again) + "\n", encoding="utf-8")
     results = committed_run()
     results["growth_lines"] = growth_lines([committed, extra])
     sizes = [r["paragraphs"] for r in results["growth_lines"]["rows"]]
@@ -247,5 +248,19 @@ def test_standalone_growth_lines_join_the_report_last_run_per_size(tmp_path: Pat
     text = report.render(results, targets.check(results), {"growth_lines": "lines.png"})
     section = text[text.index("## 4b.") : text.index("## Closing note")]
     assert "`one-million.jsonl`" in section and "](lines.png)" in section
-    assert "| 1,000,000 | 1,182,000 | abc1234 |" in section
-    assert f"{33.3 / later['stock_retrieve_p50_ms']:.2f}" in section  # ask ÷ stock, from the same row
+    assert "| 1,000,000 | 1,182,000 | def5678 (dir, build and refresh: abc1234) |" in section
+    assert f"{30.0 / later['stock_retrieve_p50_ms']:.2f}" in section  # ask ÷ stock, from the same row
+
+
+def test_a_growth_requery_needs_a_line_of_every_size(tmp_path: Path) -> None:
+    lines = tmp_path / "earlier.jsonl"
+    lines.write_text(json.dumps({"paragraphs": 1_000}) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "growth", "--sizes", "1000,10000", "--requery", str(lines)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "has no line for every size asked" in done.stderr and "Traceback" not in done.stderr
