@@ -20,10 +20,15 @@ from bot.qa.evidence import Evidence
 from bot.qa.fusion import display_score, fuse, ranked
 from bot.qa.passage import Passage, Ranking
 from bot.qa.rerank import WEIGHTS_FILE, Models, Reranker
+from bot.qa.spelling import corpus_spelling
 from indexing.store.chroma import StoredParagraph
 from indexing.store.lexical import LexicalIndex, top_rows
 from indexing.store.protocol import ParagraphIndex
 from indexing.store.sentence_vectors import SentenceVectors
+
+# How many of the best BM25 paragraphs lend the question their spelling before it is embedded
+# (XQuAD-ar dev questions in everyday spelling: 5 gave R@1 0.923, 20 gave 0.930).
+SPELLING_FROM = 20
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,15 @@ class HybridRetriever:
         """Paragraph ids of the k best positive BM25 scores, best first."""
         return [self.lexical.paragraph_id(row) for row in top_rows(scores, k)]
 
+    def _texts(self, ids: list[str]) -> list[str]:
+        """Headlines and texts of these paragraphs (those still in the store)."""
+        out = []
+        for pid in ids:
+            paragraph = self.store.paragraph(pid)
+            if paragraph is not None:
+                out += [paragraph.title, paragraph.text]
+        return out
+
     def search(self, query: str, top_k: int | None = None) -> list[Passage]:
         """Distinct paragraphs, best first: fused, then reranked by the second stage."""
         return self.rank(query, top_k).passages
@@ -84,11 +98,13 @@ class HybridRetriever:
         k = max(self.config.candidates, top_k)
         # Each query is one llama-index trace: an event outside any trace is added to the
         # CallbackManager's trace map of the process and never removed (one id per question).
-        with self.embedder.callback_manager.as_trace("query"):
-            query_vector = self.embedder.get_query_embedding(query)
-        dense = self.dense(query_vector, k)
         all_bm25 = self.lexical.scores_for(query)
         bm25_top = self.bm25_top(all_bm25, k)
+        # The embedder reads the question in the spelling of the paragraphs BM25 finds (bot/qa/spelling.py).
+        spelled = corpus_spelling(query, self._texts(bm25_top[:SPELLING_FROM]))
+        with self.embedder.callback_manager.as_trace("query"):
+            query_vector = self.embedder.get_query_embedding(spelled)
+        dense = self.dense(query_vector, k)
         # Candidates only BM25 found still need a dense score, from their stored vectors.
         missing = [pid for pid in bm25_top if pid not in dense]
         q = np.asarray(query_vector, dtype=np.float32)
