@@ -13,25 +13,28 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from indexing.arabic import normalize_arabic
 
 _WORD = re.compile(r"[^\W_]+")
+# A word's folded form; the best BM25 paragraphs of successive questions repeat most words.
+_folded = lru_cache(maxsize=65_536)(normalize_arabic)
 
 
 def corpus_spelling(question: str, texts: Iterable[str]) -> str:
     """The question with each word the texts spell differently written as the texts most often do."""
-    wanted = {normalize_arabic(w) for w in _WORD.findall(question)}
+    wanted = {_folded(w) for w in _WORD.findall(question)}
     forms: dict[str, Counter[str]] = defaultdict(Counter)
     for text in texts:
         for word in _WORD.findall(text):
-            folded = normalize_arabic(word)
+            folded = _folded(word)
             if folded in wanted:
                 forms[folded][word] += 1
 
     def respell(match: re.Match[str]) -> str:
         word = match.group(0)
-        seen = forms.get(normalize_arabic(word))
+        seen = forms.get(_folded(word))
         if not seen or word in seen:
             return word
         return min(seen, key=lambda form: (-seen[form], form))
