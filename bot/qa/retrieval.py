@@ -72,13 +72,13 @@ class HybridRetriever:
         """Paragraph ids of the k best positive BM25 scores, best first."""
         return [self.lexical.paragraph_id(row) for row in top_rows(scores, k)]
 
-    def _texts(self, ids: list[str]) -> list[str]:
-        """Headlines and texts of these paragraphs (those still in the store)."""
-        out = []
+    def _paragraphs(self, ids: list[str]) -> dict[str, StoredParagraph]:
+        """These paragraphs' records (those still in the store), by id."""
+        out = {}
         for pid in ids:
             paragraph = self.store.paragraph(pid)
             if paragraph is not None:
-                out += [paragraph.title, paragraph.text]
+                out[pid] = paragraph
         return out
 
     def search(self, query: str, top_k: int | None = None) -> list[Passage]:
@@ -101,7 +101,9 @@ class HybridRetriever:
         all_bm25 = self.lexical.scores_for(query)
         bm25_top = self.bm25_top(all_bm25, k)
         # The embedder reads the question in the spelling of the paragraphs BM25 finds (bot/qa/spelling.py).
-        spelled = corpus_spelling(query, self._texts(bm25_top[:SPELLING_FROM]))
+        # Their records are decoded once: most of them are among the fused passages below.
+        decoded = self._paragraphs(bm25_top[:SPELLING_FROM])
+        spelled = corpus_spelling(query, [t for p in decoded.values() for t in (p.title, p.text)])
         with self.embedder.callback_manager.as_trace("query"):
             query_vector = self.embedder.get_query_embedding(spelled)
         dense = self.dense(query_vector, k)
@@ -120,7 +122,7 @@ class HybridRetriever:
         fused = fuse(bm25, cosine, self.config.bm25_weight, self.config.dense_weight)
         passages = []
         for i in ranked(candidates, fused, top_k):
-            paragraph = self.store.paragraph(candidates[i])
+            paragraph = decoded.get(candidates[i]) or self.store.paragraph(candidates[i])
             if paragraph is None:
                 continue
             passages.append(
