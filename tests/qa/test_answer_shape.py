@@ -13,7 +13,7 @@ import pytest
 
 from bot.qa.answertypes import AnswerType, question_type, type_matches
 from bot.qa.conversation import FollowUpRewriter, Turn
-from bot.qa.engine import Engine, build, leave_out_said, searched
+from bot.qa.engine import Answer, Engine, build, leave_out_said, searched
 from bot.qa.extractive import Claim, compose, referent, restates
 from bot.qa.quotable import refers_back
 from bot.qa.rerank import CLAUSE_FROM, LEAD_CHARS, WEIGHTS_FILE, Models, ScoredUnit, Unit, clauses, units_of
@@ -23,6 +23,12 @@ from indexing.pipeline import build_indexer
 
 def lead(text: str) -> str:
     return re.split(r"\[\d+\]", text, maxsplit=1)[0].strip()
+
+
+def ask_corpus(data: Path, corpus: Path, question: str) -> Answer:
+    """Index a small corpus into a fresh data dir and ask it one question."""
+    build_indexer(data, progress=False).run(corpus)
+    return build(data).ask(question)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +60,7 @@ def test_a_long_sentence_is_cut_to_the_clause_that_holds_the_answer(tmp_path: Pa
         "بينما أرجأ البت في ملف النقل العام إلى جلسة لاحقة بسبب الخلاف حول كلفة الحافلات الجديدة."
     )
     corpus = write_corpus({"city.txt": f"أخبار البلدية\n\n{long_sentence}\n"})
-    build_indexer(tmp_path / "d", progress=False).run(corpus)
-    answer = build(tmp_path / "d").ask("من عين المجلس مديرة لمشروع تطوير الميناء القديم؟")
+    answer = ask_corpus(tmp_path / "d", corpus, "من عين المجلس مديرة لمشروع تطوير الميناء القديم؟")
     assert answer.answered
     first = lead(answer.text)
     assert "سلمى الخطيب" in first
@@ -120,8 +125,7 @@ def test_rerank_puts_the_paragraph_with_the_asked_for_span_first(tmp_path: Path,
             "b.txt": "موعد الجسر\n\nافتتح الجسر الجديد فوق النهر يوم 12 مارس 2019 بحضور المحافظ.\n",
         }
     )
-    build_indexer(tmp_path / "d", progress=False).run(corpus)
-    answer = build(tmp_path / "d").ask("متى افتتح الجسر الجديد فوق النهر؟")
+    answer = ask_corpus(tmp_path / "d", corpus, "متى افتتح الجسر الجديد فوق النهر؟")
     assert answer.retrieved[0].paragraph.source == "b.txt"
     assert "2019" in lead(answer.text) and answer.citations[0].source == "b.txt"
 
@@ -309,8 +313,7 @@ def test_the_answer_names_who_a_pronoun_lead_is_about(tmp_path: Path, write_corp
         "وهو كذلك أكبر لاعب سناً شارك في المباراة النهائية للدوري إذ بلغ التاسعة والثلاثين."
     )
     corpus = write_corpus({"league.txt": f"نهائي الدوري\n\n{paragraph}\n"})
-    build_indexer(tmp_path / "d", progress=False).run(corpus)
-    answer = build(tmp_path / "d").ask("من هو أكبر لاعب سناً شارك في المباراة النهائية للدوري؟")
+    answer = ask_corpus(tmp_path / "d", corpus, "من هو أكبر لاعب سناً شارك في المباراة النهائية للدوري؟")
     assert answer.answered
     assert lead(answer.text).startswith("أصبح اللاعب سامر النجار"), answer.text
     assert "وهو كذلك أكبر لاعب سناً" in lead(answer.text)
