@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from bench.metrics import contains_gold
+from bench.quality import crossval
+from bench.quality.crossval import Group, stacked
 from bench.quality.systems import locations
 from bench.quality.xquad import Question
 from bot.qa.rerank import (
@@ -43,6 +45,7 @@ from bot.qa.retrieval import HybridRetriever, Passage
 ABSTAIN_TARGET = 0.96  # share of out-of-corpus dev questions the threshold must decline
 L2 = 1.0
 DEPTH = 10
+Fused = dict[str, list[Passage]]  # each question's fused candidates, by question id
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, features: Sequence[str], l2: float = L2) -> Model:
@@ -79,11 +82,11 @@ def gold_index(q: Question, passages: Sequence[Passage]) -> int:
     return -1
 
 
-def fit_unit(reranker: Reranker, dev: Sequence[Question], fused: dict[str, list[Passage]]) -> Model:
-    """Model 1 over the gold paragraphs' units."""
+def unit_groups(reranker: Reranker, dev: Sequence[Question], fused: Fused) -> list[Group]:
+    """Per dev question whose gold paragraph was retrieved: its unit rows, labelled by gold span."""
     from bot.qa.answertypes import question_type
 
-    rows, labels = [], []
+    out = []
     for q in dev:
         g = gold_index(q, fused[q.qid])
         if g < 0:
@@ -93,20 +96,28 @@ def fit_unit(reranker: Reranker, dev: Sequence[Question], fused: dict[str, list[
         units, x, _, _ = reranker.unit_rows(
             q.text, query, question_type(q.text), gold.paragraph.text, gold.sentence_cosines, gold.dense
         )
-        rows.append(x)
-        labels.extend(float(contains_gold(u.text, q.answers)) for u in units)
-    return fit_logistic(np.vstack(rows), np.array(labels), UNIT_FEATURES)
+        out.append(Group(q.article, x, np.array([float(contains_gold(u.text, q.answers)) for u in units])))
+    return out
+
+
+def passage_groups(reranker: Reranker, dev: Sequence[Question], fused: Fused) -> list[Group]:
+    """Per dev question: its fused candidates' rows, the gold paragraph labelled 1."""
+    out = []
+    for q in dev:
+        x, _ = reranker.passage_rows(q.text, fused[q.qid])
+        g = gold_index(q, fused[q.qid])
+        out.append(Group(q.article, x, np.array([float(i == g) for i in range(len(fused[q.qid]))])))
+    return out
+
+
+def fit_unit(reranker: Reranker, dev: Sequence[Question], fused: dict[str, list[Passage]]) -> Model:
+    """Model 1 over the gold paragraphs' units."""
+    return fit_logistic(*stacked(unit_groups(reranker, dev, fused)), UNIT_FEATURES)
 
 
 def fit_passage(reranker: Reranker, dev: Sequence[Question], fused: dict[str, list[Passage]]) -> Model:
     """Model 2 over every fused candidate."""
-    rows, labels = [], []
-    for q in dev:
-        x, _ = reranker.passage_rows(q.text, fused[q.qid])
-        g = gold_index(q, fused[q.qid])
-        rows.append(x)
-        labels.extend(float(i == g) for i in range(len(fused[q.qid])))
-    return fit_logistic(np.vstack(rows), np.array(labels), PASSAGE_FEATURES)
+    return fit_logistic(*stacked(passage_groups(reranker, dev, fused)), PASSAGE_FEATURES)
 
 
 def abstain_rows(retriever: HybridRetriever, questions: Sequence[Question]) -> np.ndarray:
@@ -119,8 +130,45 @@ def abstain_rows(retriever: HybridRetriever, questions: Sequence[Question]) -> n
     return np.array(out, dtype=np.float64)
 
 
-def fit(xquad_path: Path, cache: Path) -> tuple[Models, dict[str, Any]]:
-    """All three models, and the dev figures of the fit."""
+def cross_validated(
+    reranker: Reranker,
+    dev: Sequence[Question],
+    fused: dict[str, list[Passage]],
+    abstain: tuple[np.ndarray, list[int], np.ndarray, list[int]],
+    k: int,
+) -> dict[str, float]:
+    """Held-out dev figures of each model, article-grouped K-fold (bench/quality/crossval.py).
+
+    The passage model of a fold ranks with the unit model of the same fold. The abstention rows
+    are the full fit's (its passage logit saw every dev article), so that figure is a little
+    optimistic.
+    """
+    fold_of = crossval.folds((q.article for q in dev), k)
+    units = unit_groups(reranker, dev, fused)
+    hits = 0.0
+    for f in sorted(set(fold_of.values())):
+        unit = fit_logistic(*stacked([g for g in units if fold_of[g.article] != f]), UNIT_FEATURES)
+        models = Models(unit, _placeholder(PASSAGE_FEATURES), reranker.models.abstain)
+        groups = passage_groups(Reranker(reranker.evidence, models), dev, fused)
+        passage = fit_logistic(*stacked([g for g in groups if fold_of[g.article] != f]), PASSAGE_FEATURES)
+        held = [g for g in groups if fold_of[g.article] == f]
+        hits += sum(float(g.y[int(np.argmax(passage.logits(g.x)))]) for g in held)
+    declined, absent_declined = crossval.abstention(
+        *abstain, lambda x, y: fit_logistic(x, y, ABSTAIN_FEATURES).logits, ABSTAIN_TARGET, fold_of
+    )
+    return {
+        "cv_folds": k,
+        "cv_unit_top1": crossval.top1(
+            units, lambda groups: fit_logistic(*stacked(groups), UNIT_FEATURES).logits, fold_of
+        ),
+        "cv_passage_r1": hits / max(len(dev), 1),
+        "cv_answerable_declined": declined,
+        "cv_absent_declined": absent_declined,
+    }
+
+
+def fit(xquad_path: Path, cache: Path, cv: int = 0) -> tuple[Models, dict[str, Any]]:
+    """All three models, and the dev figures of the fit (with `cv` folds, the held-out ones too)."""
     from bench.quality import figures as quality
     from bench.quality import xquad
     from bot.qa.engine import build, searched
@@ -145,13 +193,14 @@ def fit(xquad_path: Path, cache: Path) -> tuple[Models, dict[str, Any]]:
     reranker.models.passage = passage
     retriever.reranker = reranker
     present = abstain_rows(retriever, dev)
-    absent_parts = []
+    absent_parts, absent_articles = [], []
     for group, path in quality.index_copies(cache, questions).items():
         copy = quality.cached(build(path, embedder=base_embedder), queries).retriever
         copy.reranker = Reranker(copy.reranker.evidence if copy.reranker else evidence, reranker.models)
         asked = [q for q in dev if q.article % quality.ABSTENTION_GROUPS == group]
         if asked:
             absent_parts.append(abstain_rows(copy, asked))
+            absent_articles += [q.article for q in asked]
     queries.save()
     absent = np.vstack(absent_parts)
     x = np.vstack([present, absent])
@@ -168,6 +217,9 @@ def fit(xquad_path: Path, cache: Path) -> tuple[Models, dict[str, Any]]:
         "abstain_dev_answerable_declined": float(np.mean(present_logits < abstain.threshold)),
         "abstain_dev_absent_declined": float(np.mean(abstain.logits(absent) < abstain.threshold)),
     }
+    if cv:
+        rows = (present, [q.article for q in dev], absent, absent_articles)
+        figures |= cross_validated(reranker, dev, fused, rows, cv)
     return Models(unit, passage, abstain), figures
 
 
@@ -180,8 +232,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--xquad", type=Path, default=DEFAULT_XQUAD)
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
+    parser.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        metavar="K",
+        help="report the held-out figures of article-grouped K-fold in the dev half; write nothing",
+    )
     args = parser.parse_args(argv)
-    models, figures = fit(args.xquad.resolve(), args.cache_dir.resolve())
+    models, figures = fit(args.xquad.resolve(), args.cache_dir.resolve(), args.cv)
+    if args.cv:
+        print(json.dumps(figures))
+        return 0
     payload = {
         "fitted_by": "python -m bench.fit (XQuAD-ar dev half: even articles)",
         "fit": figures,
