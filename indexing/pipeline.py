@@ -396,7 +396,7 @@ class Indexer:
         if plan.manifest.fingerprint != after or plan.changed:
             plan.manifest.fingerprint = after
             plan.manifest.save(sources_dir)
-        _, report.lexical_rebuilt = lexical.load_or_build(rows, self.lexical_dir)
+        _, report.lexical_rebuilt = lexical.load_or_build(rows, self.lexical_dir, previous=current)
         report.embedded_sentences = self._sentences(rows, report)
         report.seconds = time.perf_counter() - started
         return report

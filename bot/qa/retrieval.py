@@ -26,10 +26,6 @@ from indexing.store.lexical import LexicalIndex, top_rows
 from indexing.store.protocol import ParagraphIndex
 from indexing.store.sentence_vectors import SentenceVectors
 
-# How many of the best BM25 paragraphs lend the question their spelling before it is embedded
-# (XQuAD-ar dev questions in everyday spelling: 5 gave R@1 0.923, 20 gave 0.930).
-SPELLING_FROM = 20
-
 
 @dataclass(frozen=True)
 class FusionConfig:
@@ -72,15 +68,6 @@ class HybridRetriever:
         """Paragraph ids of the k best positive BM25 scores, best first."""
         return [self.lexical.paragraph_id(row) for row in top_rows(scores, k)]
 
-    def _paragraphs(self, ids: list[str]) -> dict[str, StoredParagraph]:
-        """These paragraphs' records (those still in the store), by id."""
-        out = {}
-        for pid in ids:
-            paragraph = self.store.paragraph(pid)
-            if paragraph is not None:
-                out[pid] = paragraph
-        return out
-
     def search(self, query: str, top_k: int | None = None) -> list[Passage]:
         """Distinct paragraphs, best first: fused, then reranked by the second stage."""
         return self.rank(query, top_k).passages
@@ -100,10 +87,9 @@ class HybridRetriever:
         # CallbackManager's trace map of the process and never removed (one id per question).
         all_bm25 = self.lexical.scores_for(query)
         bm25_top = self.bm25_top(all_bm25, k)
-        # The embedder reads the question in the spelling of the paragraphs BM25 finds (bot/qa/spelling.py).
-        # Their records are decoded once: most of them are among the fused passages below.
-        decoded = self._paragraphs(bm25_top[:SPELLING_FROM])
-        spelled = corpus_spelling(query, [t for p in decoded.values() for t in (p.title, p.text)])
+        # The embedder reads the question in the corpus's spelling (bot/qa/spelling.py).
+        spellings = self.lexical.spellings
+        spelled = corpus_spelling(query, spellings) if spellings is not None else query
         with self.embedder.callback_manager.as_trace("query"):
             query_vector = self.embedder.get_query_embedding(spelled)
         dense = self.dense(query_vector, k)
@@ -122,7 +108,7 @@ class HybridRetriever:
         fused = fuse(bm25, cosine, self.config.bm25_weight, self.config.dense_weight)
         passages = []
         for i in ranked(candidates, fused, top_k):
-            paragraph = decoded.get(candidates[i]) or self.store.paragraph(candidates[i])
+            paragraph = self.store.paragraph(candidates[i])
             if paragraph is None:
                 continue
             passages.append(

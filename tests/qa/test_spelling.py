@@ -1,4 +1,4 @@
-"""The embedder reads a question in the spelling of the paragraphs BM25 finds for it."""
+"""The embedder reads a question in the corpus's spelling."""
 
 from __future__ import annotations
 
@@ -7,24 +7,29 @@ from typing import Any
 
 from bot.qa.engine import build
 from bot.qa.spelling import corpus_spelling
+from indexing.store.spellings import Spellings
 
 TEXTS = ["قالت المتحدثة باسم الخارجية الأمريكية إن الفكرة مزحة.", "أين المتحدثة؟ إلى الخارجية."]
 
 
+def spelled(question: str, texts: list[str]) -> str:
+    return corpus_spelling(question, Spellings.of(texts))
+
+
 def test_each_word_is_written_as_the_texts_write_it() -> None:
-    assert corpus_spelling("بماذا وصفت المتحدثه باسم الخارجيه الامريكيه الفكره؟", TEXTS) == (
+    assert spelled("بماذا وصفت المتحدثه باسم الخارجيه الامريكيه الفكره؟", TEXTS) == (
         "بماذا وصفت المتحدثة باسم الخارجية الأمريكية الفكرة؟"
     )
-    assert corpus_spelling("اين ذهبت الي الخارجيه", TEXTS) == "أين ذهبت إلى الخارجية"
+    assert spelled("اين ذهبت الي الخارجيه", TEXTS) == "أين ذهبت إلى الخارجية"
     # Words the texts do not hold, or also write as the question does, are left as they are.
-    assert corpus_spelling("متى عادت المتحدثة من السفر؟", TEXTS) == "متى عادت المتحدثة من السفر؟"
-    assert corpus_spelling("الخارجيه", [*TEXTS, "الخارجيه"]) == "الخارجيه"
-    assert corpus_spelling("سؤال", []) == "سؤال"
+    assert spelled("متى عادت المتحدثة من السفر؟", TEXTS) == "متى عادت المتحدثة من السفر؟"
+    assert spelled("الخارجيه", [*TEXTS, "الخارجيه"]) == "الخارجيه"
+    assert spelled("سؤال", []) == "سؤال"
 
 
 def test_the_most_frequent_spelling_wins_and_ties_are_stable() -> None:
-    assert corpus_spelling("الامم", ["الأمم الآمم الأمم", "الأمم"]) == "الأمم"
-    assert corpus_spelling("اعلن", ["أعلن إعلن"]) == corpus_spelling("اعلن", ["إعلن أعلن"])
+    assert spelled("الامم", ["الأمم الآمم الأمم", "الأمم"]) == "الأمم"
+    assert spelled("اعلن", ["أعلن إعلن"]) == spelled("اعلن", ["إعلن أعلن"])
 
 
 class Recording:

@@ -1,0 +1,112 @@
+"""How the corpus spells each word: per folded word, every spelling it uses and how often.
+
+The lexical index folds spelling (ة/ه, ى/ي, أ/إ/آ/ا, diacritics); the embedder does not, so
+`bot.qa.spelling` writes a question in the corpus's spelling before embedding it. This is
+what that needs, kept with the BM25 index (the same paragraphs, the same fields) and saved in
+its snapshot folder. Counts, not only the commonest spelling: a refresh that removes paragraphs
+subtracts their words, so an updated table equals one counted from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from indexing.arabic import normalize_arabic
+
+log = logging.getLogger(__name__)
+
+FILE = "spellings.json"
+WORD = re.compile(r"[^\W_]+")
+# A word's folded form; successive questions and paragraphs repeat most words.
+folded = lru_cache(maxsize=65_536)(normalize_arabic)
+
+
+class Spellings:
+    """Folded word -> {spelling: occurrences in the corpus}."""
+
+    def __init__(self, forms: dict[str, dict[str, int]]) -> None:
+        self.forms = forms
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Spellings:
+        """The spellings of these texts."""
+        return cls({}).updated(texts, ())
+
+    def updated(self, added: Iterable[str], removed: Iterable[str]) -> Spellings:
+        """These spellings with the words of `added` texts counted and those of `removed` ones taken away."""
+        delta: Counter[str] = Counter()
+        for text in added:
+            delta.update(WORD.findall(text))
+        for text in removed:
+            delta.subtract(WORD.findall(text))
+        by_folded: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for word, change in delta.items():
+            if change:
+                by_folded[folded(word)].append((word, change))
+        forms = dict(self.forms)  # classes not touched are shared with this one
+        for key, changes in by_folded.items():
+            group = dict(forms.get(key, {}))
+            for word, change in changes:
+                count = group.get(word, 0) + change
+                if count > 0:
+                    group[word] = count
+                else:
+                    group.pop(word, None)
+            if group:
+                forms[key] = group
+            else:
+                forms.pop(key, None)
+        return Spellings(forms)
+
+    def commonest(self, word: str) -> str:
+        """The word as the corpus writes it: itself when the corpus writes it so (or not at all),
+        else the corpus's commonest spelling of it (ties: the first in code-point order)."""
+        seen = self.forms.get(folded(word))
+        if not seen or word in seen:
+            return word
+        return min(seen, key=lambda form: (-seen[form], form))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Spellings) and self.forms == other.forms
+
+    def __len__(self) -> int:
+        return len(self.forms)
+
+    # -- persistence -------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write them into a snapshot folder (atomically: a reader sees the old file or the new one)."""
+        # One row per folded word: the key, then spelling and count pairs, commonest first.
+        rows = []
+        for key in sorted(self.forms):
+            group = self.forms[key]
+            row: list[str | int] = [key]
+            for form in sorted(group, key=lambda f: (-group[f], f)):
+                row += [form, group[form]]
+            rows.append(row)
+        tmp = folder / f".{FILE}.tmp-{os.getpid()}"
+        tmp.write_text(json.dumps(rows, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, folder / FILE)
+
+    @classmethod
+    def load(cls, folder: Path) -> Spellings | None:
+        """The spellings saved in a snapshot folder; None if it has none (an older index) or is unreadable."""
+        try:
+            rows = json.loads((folder / FILE).read_text(encoding="utf-8"))
+            forms = {str(r[0]): {str(r[i]): int(r[i + 1]) for i in range(1, len(r), 2)} for r in rows}
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, IndexError) as exc:
+            log.info("spellings unreadable, will count them again: %s", exc)
+            return None
+        return cls(forms)
+
+
+__all__ = ["FILE", "Spellings"]
