@@ -391,10 +391,12 @@ def retrieval_breakdown(engine: Any, questions: Sequence[Question]) -> dict[str,
     """Each step of HybridRetriever.search timed on its own, to say where the time goes."""
     from bench.metrics import latency_summary
     from bot.qa.fusion import fuse, ranked
+    from bot.qa.spelling import corpus_spelling
 
     retriever = engine.retriever
     k = max(retriever.config.candidates, 10)
     steps: dict[str, list[float]] = {
+        "the question in the corpus's spelling (bot/qa/spelling.py)": [],
         "query embedding": [],
         "dense top-k (Chroma HNSW, ids and distances)": [],
         "BM25 scores of every paragraph": [],
@@ -405,9 +407,12 @@ def retrieval_breakdown(engine: Any, questions: Sequence[Question]) -> dict[str,
         "whole search without the second stage (fuse)": [],
     }
     names = list(steps)
+    spellings = retriever.lexical.spellings
     for q in questions:
+        s0 = time.perf_counter()
+        spelled = corpus_spelling(q.text, spellings) if spellings is not None else q.text
         t0 = time.perf_counter()
-        vector = retriever.embedder.get_query_embedding(q.text)
+        vector = retriever.embedder.get_query_embedding(spelled)
         t1 = time.perf_counter()
         dense = retriever.dense(vector, k)
         t2 = time.perf_counter()
@@ -431,7 +436,7 @@ def retrieval_breakdown(engine: Any, questions: Sequence[Question]) -> dict[str,
         t7 = time.perf_counter()
         retriever.fuse(q.text, 10)
         t8 = time.perf_counter()
-        spans = ((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6), (t6, t7), (t7, t8))
+        spans = ((s0, t0), (t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6), (t6, t7), (t7, t8))
         for name, (a, b) in zip(names, spans, strict=True):
             steps[name].append((b - a) * 1000)
     return {"n": len(questions), "steps": {name: latency_summary(v) for name, v in steps.items()}}

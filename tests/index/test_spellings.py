@@ -56,7 +56,8 @@ def test_spellings_round_trip_through_disk(tmp_path: Path) -> None:
 def test_a_refresh_keeps_the_spellings_in_step_without_counting_again(
     isolated_env: Path, write_corpus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    corpus = write_corpus({"a.txt": "الخبر\n\nأعلنت الخارجية الأمريكية أمس.\n\nوقالت المتحدثة إن الاجتماع انتهى."})
+    before = "الخبر\n\nأعلنت الخارجية الأمريكية أمس.\n\nوقالت المتحدثة إن الاجتماع انتهى."
+    corpus = write_corpus({"a.txt": before})
     indexer = build_indexer(isolated_env, progress=False)
     indexer.run(corpus)
 
