@@ -22,7 +22,7 @@ Beside the postings, each build keeps how the corpus spells each word (`spelling
 word, its spellings and their counts), updated with the same paragraphs: a removed paragraph's
 words are read from the table the index last matched (`previous`). An index from before the
 spellings, or one that cannot tell what a removed paragraph held, counts them again from the
-table (one read of every paragraph: ≈ 4 s at 100k).
+table (one read of every paragraph: 4.6 s at 100k, 0.5 s at 10k, on the bench's corpus).
 """
 
 from __future__ import annotations

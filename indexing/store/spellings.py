@@ -28,10 +28,19 @@ WORD = re.compile(r"[^\W_]+")
 folded = lru_cache(maxsize=65_536)(normalize_arabic)
 
 
-class Spellings:
-    """Folded word -> {spelling: occurrences in the corpus}."""
+# A folded word's spellings: {spelling: occurrences}, or just the occurrences when the corpus
+# writes it only as its folded form (most words: a third of the memory of a dict each).
+Forms = dict[str, int] | int
 
-    def __init__(self, forms: dict[str, dict[str, int]]) -> None:
+
+def _spelled(key: str, forms: Forms) -> dict[str, int]:
+    return {key: forms} if isinstance(forms, int) else forms
+
+
+class Spellings:
+    """Folded word -> its spellings in the corpus and their occurrences."""
+
+    def __init__(self, forms: dict[str, Forms]) -> None:
         self.forms = forms
 
     @classmethod
@@ -52,24 +61,31 @@ class Spellings:
                 by_folded[folded(word)].append((word, change))
         forms = dict(self.forms)  # classes not touched are shared with this one
         for key, changes in by_folded.items():
-            group = dict(forms.get(key, {}))
+            group = dict(_spelled(key, forms.get(key, {})))
             for word, change in changes:
                 count = group.get(word, 0) + change
                 if count > 0:
                     group[word] = count
                 else:
                     group.pop(word, None)
-            if group:
-                forms[key] = group
-            else:
+            if not group:
                 forms.pop(key, None)
+            elif len(group) == 1 and key in group:
+                forms[key] = group[key]
+            else:
+                forms[key] = group
         return Spellings(forms)
 
     def commonest(self, word: str) -> str:
         """The word as the corpus writes it: itself when the corpus writes it so (or not at all),
         else the corpus's commonest spelling of it (ties: the first in code-point order)."""
-        seen = self.forms.get(folded(word))
-        if not seen or word in seen:
+        key = folded(word)
+        seen = self.forms.get(key)
+        if seen is None:
+            return word
+        if isinstance(seen, int):
+            return key
+        if word in seen:
             return word
         return min(seen, key=lambda form: (-seen[form], form))
 
@@ -86,7 +102,7 @@ class Spellings:
         # One row per folded word: the key, then spelling and count pairs, commonest first.
         rows = []
         for key in sorted(self.forms):
-            group = self.forms[key]
+            group = _spelled(key, self.forms[key])
             row: list[str | int] = [key]
             for form in sorted(group, key=lambda f: (-group[f], f)):
                 row += [form, group[form]]
@@ -100,7 +116,11 @@ class Spellings:
         """The spellings saved in a snapshot folder; None if it has none (an older index) or is unreadable."""
         try:
             rows = json.loads((folder / FILE).read_text(encoding="utf-8"))
-            forms = {str(r[0]): {str(r[i]): int(r[i + 1]) for i in range(1, len(r), 2)} for r in rows}
+            forms: dict[str, Forms] = {}
+            for row in rows:
+                key = str(row[0])
+                group = {str(row[i]): int(row[i + 1]) for i in range(1, len(row), 2)}
+                forms[key] = group[key] if len(group) == 1 and key in group else group
         except FileNotFoundError:
             return None
         except (OSError, ValueError, TypeError, IndexError) as exc:

@@ -29,6 +29,12 @@ def test_counts_follow_added_and_removed_texts() -> None:
     assert fewer == Spellings.of(["الخارجية أعلنت", "الخارجية"])
     assert fewer.commonest("الخارجيه") == "الخارجية" and fewer.commonest("الامريكيه") == "الامريكيه"
     assert spellings.updated([], texts) == Spellings({})
+    # A word the corpus writes only folded is kept as its count alone; it still respells.
+    folded_only = Spellings.of(["قال امس", "امس"])
+    assert folded_only.forms == {"قال": 1, "امس": 2}
+    assert folded_only.commonest("أمس") == "امس" and folded_only.commonest("امس") == "امس"
+    assert folded_only.updated(["أمس"], []).forms["امس"] == {"امس": 2, "أمس": 1}
+    assert folded_only.updated(["أمس"], []).updated([], ["أمس"]) == folded_only
 
 
 def test_an_updated_index_counts_as_a_rebuilt_one() -> None:
