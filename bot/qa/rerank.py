@@ -5,7 +5,8 @@ sentence the runs of its clauses that fit the lead's length), and each unit gets
 that say whether it holds the answer: how much of the question it covers (rare words
 weigh more, spelling folded), whether it holds a span of the type the question asks for
 that the question does not already say, how long it is, whether the sentence before it
-covers the question (the answer often follows the sentence that repeats the question).
+covers the question (the answer often follows the sentence that repeats the question), and
+how much of the question it alone, of its paragraph's sentences, holds.
 A paragraph then gets its fusion evidence, how much of the question it and its headline
 cover, and its best unit's score.
 
@@ -89,6 +90,7 @@ UNIT_FEATURES = (
     "previous_coverage",
     "sentence_cosine",
     "cosine_gap",
+    "unique_coverage",
 )
 _HIT_GROUPS = (
     frozenset({AnswerType.NUMBER, AnswerType.DATE}),
@@ -405,6 +407,13 @@ class Reranker:
         sentence_cosine = cosines.tolist() if cosines is not None else None
         stemmed = [(light_stem(t), w) for t, w in query.terms.items()]
         total = query.total
+        # The question's words that only one sentence of the paragraph holds: the sentence that
+        # echoes the question's topic shares its words with its neighbours, the one that answers
+        # usually carries a word of the question no other sentence has (the predicate). XQuAD-ar
+        # dev half, refitted: answer contains gold 0.768 -> 0.786, lead 0.667 -> 0.676, answerable
+        # declined 4.4% -> 4.7% (held-out unit top-1 in the gold paragraph 0.748 -> 0.754).
+        sentence_stems = [a.stems for u, a in zip(units, paragraph.analysed, strict=True) if not u.clause]
+        unique = [(stem, w) for stem, w in stemmed if sum(stem in stems for stems in sentence_stems) == 1]
         rows, covs, terms_of = [], [], []
         for unit, analysed in zip(units, paragraph.analysed, strict=True):
             terms = analysed.terms
@@ -434,6 +443,7 @@ class Reranker:
                     0.0,
                     sentence_cosine[unit.sentence] if sentence_cosine is not None else dense,
                     sentence_cosine[unit.sentence] - top_cosine if sentence_cosine is not None else 0.0,
+                    sum(w for stem, w in unique if stem in present) / total,
                 ]
             )
             covs.append(coverage)
