@@ -1,12 +1,13 @@
-"""A question word the paragraph writes in another inflection still counts for ranking paragraphs."""
+"""A question word the text writes in another inflection still counts for ranking paragraphs and sentences."""
 
 from __future__ import annotations
 
 import pytest
 
+from bot.qa.answertypes import question_type
 from bot.qa.evidence import Evidence
 from bot.qa.inflected import core, inflected_coverage, question_cores
-from bot.qa.rerank import PASSAGE_FEATURES, Reranker
+from bot.qa.rerank import PASSAGE_FEATURES, UNIT_FEATURES, Reranker
 from bot.qa.retrieval import Passage
 from indexing.arabic import ArabicAnalyzer
 from indexing.store.chroma import StoredParagraph
@@ -64,3 +65,15 @@ def test_the_shipped_models_rank_the_paragraph_with_the_inflected_word_first() -
     assert rows[1, column] > rows[0, column]
     ranking = r.rank(QUESTION, candidates)
     assert ranking.passages[0].paragraph.text == ANSWERS
+
+
+def test_the_shipped_models_quote_the_sentence_with_the_inflected_word() -> None:
+    r = reranker()
+    # Without the feature the models quote the second sentence (logit -0.55 against -0.94).
+    text = f"{ANSWERS} {OTHER}"
+    query = r.evidence.query(QUESTION)
+    units, rows, _, _ = r.unit_rows(QUESTION, query, question_type(QUESTION), text)
+    column = UNIT_FEATURES.index("inflected_found")
+    assert rows[:, column].tolist() == pytest.approx([1 / len(query.terms), 0.0])
+    logits = r.models.unit.logits(rows)
+    assert units[int(logits.argmax())].text == ANSWERS
