@@ -21,6 +21,9 @@ import Stemmer
 # Harakat, tanween, shadda, sukun, superscript alef, Quranic annotation marks.
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
 _TATWEEL = "\u0640"
+# Arabic-Indic and Persian digits as ASCII digits.
+_DIGIT_FOLDS = {**{chr(0x660 + i): str(i) for i in range(10)}, **{chr(0x6F0 + i): str(i) for i in range(10)}}
+_ASCII_DIGITS = str.maketrans(_DIGIT_FOLDS)
 _LETTER_FOLDS = str.maketrans(
     {
         "أ": "ا",
@@ -35,32 +38,13 @@ _LETTER_FOLDS = str.maketrans(
         "ؤ": "ي",  # the seats of medial hamza are written interchangeably (مسئول / مسؤول)
         "ة": "ه",
         "ک": "ك",  # Persian keheh
-        "٠": "0",
-        "١": "1",
-        "٢": "2",
-        "٣": "3",
-        "٤": "4",
-        "٥": "5",
-        "٦": "6",
-        "٧": "7",
-        "٨": "8",
-        "٩": "9",
-        "۰": "0",
-        "۱": "1",
-        "۲": "2",
-        "۳": "3",
-        "۴": "4",
-        "۵": "5",
-        "۶": "6",
-        "۷": "7",
-        "۸": "8",
-        "۹": "9",
+        **_DIGIT_FOLDS,
     }
 )
 # The definite article, alone or after a one-letter proclitic (لل is ل + ال), on a folded word.
 _ARTICLE = re.compile("^(?:[وفبك]?ال|لل)")
 _WHITESPACE = re.compile(r"\s+")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+WORD = re.compile(r"[^\W_]+", re.UNICODE)  # a run of letters and digits (see `words`)
 _ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
 
 # Function words that carry no topic; written pre-normalised (see normalize_arabic).
@@ -70,6 +54,11 @@ _STOPWORDS_RAW = """
 كما أي اي أيضا ايضا لها له لهم بها به فيها منها عليها إلى إنه انه أنه التى اللذين
 هل وهو وهي وكان وكانت فى يا اذا إذا لكن ولكن بل حيث منذ خلال دون ضد نحو غير
 """
+
+
+def ascii_digits(text: str) -> str:
+    """The text with Arabic-Indic and Persian digits written as ASCII digits (nothing else folded)."""
+    return text.translate(_ASCII_DIGITS)
 
 
 def strip_diacritics(text: str) -> str:
@@ -99,7 +88,7 @@ def dedupe_key(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Split already-normalised text into word tokens (letters and digits)."""
-    return _WORD.findall(text)
+    return WORD.findall(text)
 
 
 def has_arabic(text: str) -> bool:

@@ -14,7 +14,8 @@ those paragraphs' records on every question (≈ 1.2 ms at 100k paragraphs).
 
 from __future__ import annotations
 
-from indexing.store.spellings import WORD, Spellings
+from indexing.arabic import WORD
+from indexing.store.spellings import Spellings
 
 
 def corpus_spelling(question: str, spellings: Spellings) -> str:

@@ -12,18 +12,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from indexing.arabic import normalize_arabic
+from indexing.arabic import WORD, normalize_arabic
 
 log = logging.getLogger(__name__)
 
 FILE = "spellings.json"
-WORD = re.compile(r"[^\W_]+")
 # A word's folded form; successive questions and paragraphs repeat most words.
 folded = lru_cache(maxsize=65_536)(normalize_arabic)
 
