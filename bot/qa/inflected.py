@@ -10,7 +10,7 @@ questions, against 11% of answerable ones).
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Callable, Set
 
 from bot.qa.evidence import Evidence, QueryTerms, light_stem
 from bot.qa.questionwords import is_question_word
@@ -52,14 +52,25 @@ def question_cores(evidence: Evidence, question: str, query: QueryTerms) -> tupl
     return tuple(out)
 
 
+def inflected_found(
+    query: QueryTerms, cores: tuple[tuple[str, str], ...], stems: Set[str], holds: Callable[[str], bool]
+) -> float:
+    """The share of the question's weight in words a text (its light stems) lacks but whose core
+    it `holds` (a text's folded words, or a unit's folded text, checked for the core inside them)."""
+    return (
+        sum(
+            query.terms[term] for term, stripped in cores if light_stem(term) not in stems and holds(stripped)
+        )
+        / query.total
+    )
+
+
 def inflected_coverage(
     query: QueryTerms, cores: tuple[tuple[str, str], ...], stems: Set[str], folded_words: Set[str]
 ) -> float:
     """Coverage of a text (its light stems and folded words) that also counts a missing question
     word whose core stands inside one of the text's words."""
-    found = sum(
-        query.terms[term]
-        for term, stripped in cores
-        if light_stem(term) not in stems and any(stripped in word for word in folded_words)
+    found = inflected_found(
+        query, cores, stems, lambda stripped: any(stripped in word for word in folded_words)
     )
-    return query.coverage_of_stems(stems) + found / query.total
+    return query.coverage_of_stems(stems) + found

@@ -32,7 +32,7 @@ import numpy as np
 
 from bot.qa.answertypes import AnswerType, folded_type_matches, question_type, said_words
 from bot.qa.evidence import Evidence, QueryTerms, light_stem
-from bot.qa.inflected import inflected_coverage, question_cores
+from bot.qa.inflected import inflected_coverage, inflected_found, question_cores
 from bot.qa.passage import Passage, Ranking, ScoredUnit, Unit
 from bot.qa.quotable import joined, joined_cosines
 from indexing.arabic import STOPWORDS, normalize_arabic, words
@@ -464,12 +464,7 @@ class Reranker:
                     sentence_cosine[unit.sentence] if sentence_cosine is not None else dense,
                     sentence_cosine[unit.sentence] - top_cosine if sentence_cosine is not None else 0.0,
                     sum(w for stem, w in unique if stem in present) / total,
-                    sum(
-                        query.terms[t]
-                        for t, c in cores
-                        if light_stem(t) not in present and c in analysed.folded
-                    )
-                    / total,
+                    inflected_found(query, cores, present, analysed.folded.__contains__),
                 ]
             )
             covs.append(coverage)
