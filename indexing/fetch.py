@@ -27,7 +27,6 @@ import asyncio
 import hashlib
 import ipaddress
 import json
-import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
+
+from indexing.atomic import write_atomically
 
 USER_AGENT = "isnad/0.1 (Arabic news archive indexer; feeds and article pages)"
 T = TypeVar("T")
@@ -114,9 +115,7 @@ class _Cache:
         assert self.folder is not None
         self.folder.mkdir(parents=True, exist_ok=True)
         for path, data in ((paths[1], body), (paths[0], json.dumps(headers).encode())):
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)  # a reader never sees half a file
+            write_atomically(path, data)  # a reader never sees half a file
 
 
 @dataclass

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
+
+from indexing.atomic import replacing
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,7 @@ def derived_model(weights_path: Path, cache_dir: Path) -> Path:
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    fd, tmp_name = tempfile.mkstemp(prefix=target.stem + ".", suffix=".part.onnx", dir=cache_dir)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with replacing(target) as tmp:
         write_int8(E5Weights(weights_path), tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
     log.info("derived %s in %.1fs", target.name, time.perf_counter() - started)
     return target

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexing.atomic import replacing
 from indexing.store.table import ParagraphTable
 
 log = logging.getLogger(__name__)
@@ -232,14 +233,11 @@ def _save_rows(table: ParagraphTable, key: str, element_of_row: np.ndarray, labe
     """Save the row map beside the table (replaced whole); a folder it cannot write is left as it is."""
     if table.folder is None:
         return
-    tmp = table.folder / f".{ROWS_FILE}.tmp-{os.getpid()}"
     try:
-        with tmp.open("wb") as handle:
+        with replacing(table.folder / ROWS_FILE) as tmp, tmp.open("wb") as handle:
             np.savez(handle, key=np.array(key), element_of_row=element_of_row, label_of_row=label_of_row)
-        os.replace(tmp, table.folder / ROWS_FILE)
     except OSError as exc:
         log.debug("HNSW row map not saved (%s)", exc)
-        tmp.unlink(missing_ok=True)
 
 
 def _segment_folder(chroma_dir: Path, collection_id: str) -> Path | None:

@@ -13,6 +13,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from indexing.atomic import write_atomically
+
 
 def folder_name(fmt: str, fingerprint: str) -> str:
     """The folder of a build: format and a short, filesystem-safe digest of the fingerprint."""
@@ -29,9 +31,7 @@ def publish(root: Path, name: str, write: Callable[[Path], None]) -> Path:
     write(tmp)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
-    current_tmp = root / f".CURRENT.tmp-{os.getpid()}"
-    current_tmp.write_text(name, encoding="utf-8")
-    os.replace(current_tmp, root / "CURRENT")
+    write_atomically(root / "CURRENT", name)
     for old in root.iterdir():
         if old.name not in (name, "CURRENT") and not old.name.startswith(".CURRENT"):
             shutil.rmtree(old, ignore_errors=True)

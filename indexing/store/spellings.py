@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 from indexing.arabic import WORD, normalize_arabic
+from indexing.atomic import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +105,7 @@ class Spellings:
             for form in sorted(group, key=lambda f: (-group[f], f)):
                 row += [form, group[form]]
             rows.append(row)
-        tmp = folder / f".{FILE}.tmp-{os.getpid()}"
-        tmp.write_text(json.dumps(rows, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, folder / FILE)
+        write_atomically(folder / FILE, json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
 
     @classmethod
     def load(cls, folder: Path) -> Spellings | None:
