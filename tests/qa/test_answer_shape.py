@@ -229,6 +229,22 @@ def test_a_question_is_searched_with_ascii_digits_and_without_diacritics(engine:
         assert [c.paragraph_id for c in answer.citations] == [c.paragraph_id for c in ascii.citations]
 
 
+def test_a_question_word_typed_glued_is_searched_apart(engine: Engine) -> None:
+    assert searched("ماهو القرار 2401؟") == "ما هو القرار 2401؟"
+    assert searched("وماهي الأسباب؟ منهو المبعوث؟") == "وما هي الأسباب؟ من هو المبعوث؟"
+    assert searched("مالذي حدث؟") == "ما الذي حدث؟"
+    assert question_type(searched("منهو المبعوث؟")) == AnswerType.PERSON
+    assert question_type("منهو المبعوث؟") == AnswerType.OTHER  # what the split is for
+    # Words of their own are left as they are.
+    for word in ("منهم", "منهي", "ماهية", "ماهر", "منهوبة"):
+        assert searched(f"{word} الحرب") == f"{word} الحرب"
+    apart = engine.ask("ما هو القرار 2401؟")
+    glued = engine.ask("ماهو القرار 2401؟")
+    assert glued.question == "ماهو القرار 2401؟"  # shown as asked
+    assert glued.text == apart.text
+    assert [c.paragraph_id for c in glued.citations] == [c.paragraph_id for c in apart.citations]
+
+
 # -- 6. abstention -----------------------------------------------------------------------
 
 
