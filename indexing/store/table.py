@@ -276,13 +276,8 @@ class ParagraphTable:
         return sorted(out, key=lambda p: (p.source, p.number))
 
     def chunk_ids_of(self, paragraph_ids: Iterable[str]) -> list[str]:
-        """Chunk ids of the given paragraphs (ids the table does not hold are left out)."""
-        out: list[str] = []
-        for pid in paragraph_ids:
-            row = self.paragraph_row(pid)
-            if row >= 0:
-                out.extend(self.chunk_id(int(r)) for r in self.chunk_rows(row))
-        return out
+        """Chunk ids of the given paragraphs, each once (ids the table does not hold are left out)."""
+        return [chunk for chunks in self.chunk_groups(list(paragraph_ids)).values() for chunk in chunks]
 
     def chunk_groups(self, paragraph_ids: Sequence[str]) -> dict[str, list[str]]:
         """Paragraph id -> its chunk ids in chunk order, for the ids the table holds (array lookups)."""
