@@ -6,7 +6,7 @@ import numpy as np
 
 from bot.qa.answertypes import question_type
 from bot.qa.evidence import Evidence
-from bot.qa.quotable import ends_with_initial, joined, joined_cosines
+from bot.qa.quotable import ends_with_initial, ends_with_latin_initial, joined, joined_cosines
 from bot.qa.rerank import UNIT_FEATURES, Reranker, units_of
 from indexing.arabic import ArabicAnalyzer
 from indexing.sentences import split_sentences
@@ -22,6 +22,20 @@ def test_a_piece_ending_with_an_initial_is_not_a_sentence() -> None:
     assert not ends_with_initial("جاء الرجل.")
     assert not ends_with_initial("سقطت بغداد عام 1258 م.")  # a year and its era end a sentence
     assert not ends_with_initial("بنيت المدينة سنة 500 ق.م.")
+
+
+def test_a_latin_initial_spelled_in_arabic_letters_inside_a_name_is_not_a_sentence_end() -> None:
+    assert ends_with_latin_initial('والتي تعرف باسم "ترجمة جون سي.', 'ميسنجر" من العنوان.')
+    assert ends_with_latin_initial("ومؤلفه جيمس أو.", "ماكينزي وأرلي د. كاثي.")
+    assert ends_with_latin_initial("ورقة كتبها رايموند إس.", "برادلي وزملاؤه.")
+    # Sentences that end with a letter name: an acronym, a word with the article, a new sentence.
+    assert not ends_with_latin_initial("تابعت شبكتا أيه بي سي ويو بي تي.", "في عام 1950 …")
+    assert not ends_with_latin_initial("وهي حالة خاصة لفرضية شينزل الواسعة اتش.", "يقول تخمين بروكارد …")
+    assert not ends_with_latin_initial("كذلك الذي قدمته بي سكاي بي.", "وقد وافقت كل الأطراف.")
+    assert not ends_with_latin_initial("توفي عام 1963 سي.", "ثم …")
+    assert not ends_with_latin_initial("جاء جون.", "ثم ذهب.")
+    pieces = split_sentences("كتب الورقة جيمس أو. ماكينزي عام 1922. ثم نشرت.")
+    assert [text for text, _ in joined(pieces)] == ["كتب الورقة جيمس أو. ماكينزي عام 1922.", "ثم نشرت."]
 
 
 def test_pieces_are_joined_across_initials_and_keep_their_indices() -> None:
