@@ -12,8 +12,9 @@ paragraphs, and the clause runs of the long ones, with fitted weights. The answe
    (`… [1][2]`) rather than quoted again;
 3. at most two more sentences, only when they are nearly as likely to hold the answer and
    add content words the lead does not already carry;
-4. while the answer is still short, the next-best sentences of the lead's own paragraph that
-   fit (a long one cut to its best clause run), again only when they add content words.
+4. while the answer is shorter than a lead may be, the next-best sentences of the lead's own
+   paragraph that fit (a long one cut to its opening clauses), again only when they add content
+   words.
 """
 
 from __future__ import annotations
@@ -47,16 +48,19 @@ _MIN_NEW_SHARE = 0.25
 # A restatement that covers this much more of the question than the lead is quoted, not merged.
 _MORE_OF_THE_QUESTION = 0.05
 _MAX_CHARS = 450
-# An answer shorter than this takes the next-best sentences of its lead's paragraph that fit it.
-# When the unit model misses, the answer is most often another sentence of the same paragraph
-# (XQuAD-ar dev half: 57 of the 83 questions whose answer cites the gold paragraph without its
-# span), and a short answer has room for one at no cost to the median length. Tuned on the dev
-# half (answer contains gold / median characters, `python -m bench.quality`): without 0.791 / 236,
-# with 230: 0.802 / 236 (test half 0.855 / 218 -> 0.869 / 228); replayed over the same rankings,
-# 200: 0.792 / 236, 220: 0.799 / 236, 240: 0.801 / 240, 260: 0.801 / 257. Only sentences of the
-# lead's paragraph: taking any candidate's is no better (0.799 at 220) and reads as a jump. A wider
-# margin above instead moves along the curve: 1.5 gives 0.797 / 272, 1.75 gives 0.801 / 317.
-_FILL_CHARS = 230
+# An answer shorter than the lead may be takes the next-best sentences of its lead's paragraph
+# that fit it, whole or cut to their opening clauses (a run from inside a sentence, «الذي قاد…»,
+# reads as a fragment). When the unit model misses, the answer is most often another sentence of
+# the same paragraph (XQuAD-ar dev half: 57 of the 83 questions whose answer cites the gold
+# paragraph without its span), and a short answer has room for one at no cost to the median
+# length. XQuAD-ar dev half, answer contains gold / median characters, replayed over the same
+# rankings: without 0.792 / 231; filling to 200: 0.797 / 231, 220: 0.804 / 231, 240 (this):
+# 0.809 / 238, 260: 0.806 / 257, 280: 0.810 / 273; any clause run instead of an opening one at
+# 240: 0.806 / 240. Only sentences of the lead's paragraph: an earlier replay taking any
+# candidate's found no gain (0.799 either way at 220), and another paragraph's reads as a jump.
+# A wider margin above moves along the curve instead: 1.5 gives 0.799 / 272, 1.75 gives
+# 0.801 / 304, 2.0 gives 0.807 / 338.
+_FILL_CHARS = LEAD_CHARS
 _MIN_FILL_CHARS = 30  # less room than this cannot hold a clause worth quoting
 
 __all__ = ["ExtractiveAnswerer", "compose", "restates", "split_sentences"]
@@ -75,8 +79,11 @@ def adds_content(unit: ScoredUnit, said: set[str]) -> bool:
     return len(new_terms) >= max(_MIN_NEW_TERMS, _MIN_NEW_SHARE * len(unit.terms))
 
 
-def cut(sentence: ScoredUnit, units: Sequence[ScoredUnit], budget: int = LEAD_CHARS) -> ScoredUnit | None:
-    """A sentence that fits the budget as it is, else its best run of clauses that does (None if none)."""
+def cut(
+    sentence: ScoredUnit, units: Sequence[ScoredUnit], budget: int = LEAD_CHARS, opening: bool = False
+) -> ScoredUnit | None:
+    """A sentence that fits the budget as it is, else its best run of clauses that does (None if none);
+    with `opening`, only a run that opens the sentence."""
     if len(sentence.unit.text) <= budget:
         return sentence
     runs = [
@@ -86,6 +93,7 @@ def cut(sentence: ScoredUnit, units: Sequence[ScoredUnit], budget: int = LEAD_CH
         and u.passage == sentence.passage
         and u.unit.sentence == sentence.unit.sentence
         and len(u.unit.text) <= budget
+        and (not opening or sentence.unit.text.startswith(u.unit.text))
     ]
     return max(runs, key=lambda u: u.logit, default=None)
 
@@ -199,7 +207,7 @@ class ExtractiveAnswerer:
             room = _FILL_CHARS - len(compose(claims, passages).text) - len(" [n]")
             if room < _MIN_FILL_CHARS:
                 break
-            quoted = cut(unit, units, min(LEAD_CHARS, room))
+            quoted = cut(unit, units, room, opening=True)
             if quoted is None or not adds_content(unit, said):
                 continue
             claims.append(Claim(quoted.unit.text, [unit.passage]))

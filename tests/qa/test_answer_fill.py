@@ -69,3 +69,20 @@ def test_the_fill_comes_from_the_leads_paragraph_only() -> None:
 def test_a_runner_up_that_adds_no_new_words_is_left_out() -> None:
     text = answer_of(bridge(answer_terms=frozenset({"افتتح", "محافظ", "جسر", "نهر", "بلغ"})))
     assert ANSWER not in text, text
+
+
+def test_a_long_runner_up_is_quoted_from_its_start() -> None:
+    opening = "وبلغت كلفة الجسر 40 مليون دينار،"
+    inside = "التي دفعتها البلدية من ميزانية الطرق بعد موافقة المجلس،"
+    tail = "وهو ما أثار جدلا واسعا بين الأعضاء حول أولويات الإنفاق في المدينة وضواحيها " * 3
+    long_sentence = f"{opening} {inside} {tail.strip()}."
+    base = bridge()
+    assert base.units is not None and len(long_sentence) > 240
+    base.units = [u for u in base.units if u.unit.sentence != 2] + [
+        ScoredUnit(Unit(long_sentence, 2, False), 0, -2.0, 0.5, COST_TERMS),
+        ScoredUnit(Unit(opening.rstrip("،"), 2, True), 0, -2.2, 0.5, COST_TERMS),
+        # A run from inside the sentence scores higher, but it opens with a relative pronoun.
+        ScoredUnit(Unit(inside.rstrip("،"), 2, True), 0, -1.5, 0.5, frozenset({"دفع", "بلدي", "ميزان"})),
+    ]
+    text = answer_of(base)
+    assert opening.rstrip("،") in text and inside.rstrip("،") not in text, text
