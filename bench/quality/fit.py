@@ -136,39 +136,48 @@ def cross_validated(
     fused: dict[str, list[Passage]],
     abstain: tuple[np.ndarray, list[int], np.ndarray, list[int]],
     k: int,
-) -> dict[str, float]:
-    """Held-out dev figures of each model, article-grouped K-fold (bench/quality/crossval.py).
+    layouts: int = 1,
+) -> dict[str, Any]:
+    """Held-out dev figures of each model, article-grouped K-fold (bench/quality/crossval.py),
+    one value per fold layout of the articles.
 
     The passage model of a fold ranks with the unit model of the same fold. The abstention rows
     are the full fit's (its passage logit saw every dev article), so that figure is a little
     optimistic.
     """
-    fold_of = crossval.folds((q.article for q in dev), k)
     units = unit_groups(reranker, dev, fused)
-    hits = 0.0
-    for f in sorted(set(fold_of.values())):
-        unit = fit_logistic(*stacked([g for g in units if fold_of[g.article] != f]), UNIT_FEATURES)
-        models = Models(unit, _placeholder(PASSAGE_FEATURES), reranker.models.abstain)
-        groups = passage_groups(Reranker(reranker.evidence, models), dev, fused)
-        passage = fit_logistic(*stacked([g for g in groups if fold_of[g.article] != f]), PASSAGE_FEATURES)
-        held = [g for g in groups if fold_of[g.article] == f]
-        hits += sum(float(g.y[int(np.argmax(passage.logits(g.x)))]) for g in held)
-    declined, absent_declined = crossval.abstention(
-        *abstain, lambda x, y: fit_logistic(x, y, ABSTAIN_FEATURES).logits, ABSTAIN_TARGET, fold_of
-    )
-    return {
-        "cv_folds": k,
-        "cv_unit_top1": crossval.top1(
-            units, lambda groups: fit_logistic(*stacked(groups), UNIT_FEATURES).logits, fold_of
-        ),
-        "cv_passage_r1": hits / max(len(dev), 1),
-        "cv_answerable_declined": declined,
-        "cv_absent_declined": absent_declined,
-    }
+    figures: dict[str, Any] = {"cv_folds": k, "cv_layouts": layouts}
+    for layout in range(layouts):
+        fold_of = crossval.folds((q.article for q in dev), k, layout)
+        hits = 0.0
+        for f in sorted(set(fold_of.values())):
+            unit = fit_logistic(*stacked([g for g in units if fold_of[g.article] != f]), UNIT_FEATURES)
+            models = Models(unit, _placeholder(PASSAGE_FEATURES), reranker.models.abstain)
+            groups = passage_groups(Reranker(reranker.evidence, models), dev, fused)
+            passage = fit_logistic(*stacked([g for g in groups if fold_of[g.article] != f]), PASSAGE_FEATURES)
+            held = [g for g in groups if fold_of[g.article] == f]
+            hits += sum(float(g.y[int(np.argmax(passage.logits(g.x)))]) for g in held)
+        held_out = crossval.abstention(
+            *abstain, lambda x, y: fit_logistic(x, y, ABSTAIN_FEATURES).logits, ABSTAIN_TARGET, fold_of
+        )
+        values = {
+            "cv_unit_top1": crossval.top1(
+                units, lambda groups: fit_logistic(*stacked(groups), UNIT_FEATURES).logits, fold_of
+            ),
+            "cv_passage_r1": hits / max(len(dev), 1),
+            "cv_answerable_declined": held_out.declined,
+            "cv_absent_declined": held_out.absent_declined,
+            # at ABSTAIN_TARGET of the absent-article questions declined, all folds pooled
+            "cv_declined_at_target": held_out.declined_at_target,
+        }
+        for name, value in values.items():
+            figures.setdefault(name, []).append(round(value, 4))
+    return figures
 
 
-def fit(xquad_path: Path, cache: Path, cv: int = 0) -> tuple[Models, dict[str, Any]]:
-    """All three models, and the dev figures of the fit (with `cv` folds, the held-out ones too)."""
+def fit(xquad_path: Path, cache: Path, cv: int = 0, layouts: int = 1) -> tuple[Models, dict[str, Any]]:
+    """All three models, and the dev figures of the fit (with `cv` folds, the held-out ones too,
+    over `layouts` fold layouts)."""
     from bench.quality import figures as quality
     from bench.quality import xquad
     from bot.qa.engine import build, searched
@@ -219,7 +228,7 @@ def fit(xquad_path: Path, cache: Path, cv: int = 0) -> tuple[Models, dict[str, A
     }
     if cv:
         rows = (present, [q.article for q in dev], absent, absent_articles)
-        figures |= cross_validated(reranker, dev, fused, rows, cv)
+        figures |= cross_validated(reranker, dev, fused, rows, cv, layouts)
     return Models(unit, passage, abstain), figures
 
 
@@ -239,8 +248,15 @@ def main(argv: list[str] | None = None) -> int:
         metavar="K",
         help="report the held-out figures of article-grouped K-fold in the dev half; write nothing",
     )
+    parser.add_argument(
+        "--layouts",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --cv: repeat over N layouts of the articles in the folds (one figure per layout)",
+    )
     args = parser.parse_args(argv)
-    models, figures = fit(args.xquad.resolve(), args.cache_dir.resolve(), args.cv)
+    models, figures = fit(args.xquad.resolve(), args.cache_dir.resolve(), args.cv, args.layouts)
     if args.cv:
         print(json.dumps(figures))
         return 0
