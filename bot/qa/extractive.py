@@ -143,7 +143,8 @@ def compose(claims: Sequence[Claim], passages: Sequence[Passage]) -> Draft:
 
 
 class ExtractiveAnswerer:
-    """Answers with the lead unit, its corroborating paragraphs, and at most two more sentences."""
+    """Answers with the lead unit, its corroborating paragraphs, at most two more sentences, and, while
+    short, the next-best sentences of the lead's paragraph."""
 
     def __init__(self, evidence: Evidence, reranker: Reranker | None = None) -> None:
         self.evidence = evidence
