@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -224,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("isnad: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Whoever read our output has gone (`isnad ask --batch … | head`): stop quietly, as cat
+        # does, with a SIGPIPE exit status. stdout goes to /dev/null first, or Python's flush
+        # at exit would hit the closed pipe again and print a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -135,6 +135,30 @@ def test_cli_batch_keeps_order_ids_and_conversations(seeds_data: Path) -> None:
     assert "error" in out[3]
 
 
+def test_cli_output_closed_early_stops_quietly(seeds_data: Path) -> None:
+    """`isnad ask --batch … | head -1`: no traceback when the reader goes, SIGPIPE's exit status."""
+    import os
+    import signal
+
+    questions = "".join("ما هو القرار 2401؟\n" for _ in range(300))
+    env = {**os.environ, "ISNAD_DATA_DIR": str(seeds_data)}
+    with subprocess.Popen(
+        [sys.executable, "-m", "isnad", "ask", "--json", "--batch", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as child:
+        assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+        child.stdin.write(questions.encode())
+        child.stdin.close()
+        assert json.loads(child.stdout.readline())["answered"] is True
+        child.stdout.close()  # the reader goes, as head does after its lines
+        stderr = child.stderr.read().decode()
+        assert child.wait(timeout=300) == 128 + signal.SIGPIPE
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
 def test_cli_text_output_lists_sources(seeds_data: Path) -> None:
     result = isnad("ask", "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟", data=seeds_data)
     assert result.returncode == 0, result.stderr
