@@ -62,16 +62,21 @@ def test_top1_scores_each_question_with_a_model_that_never_saw_its_article() -> 
     assert all(g.y[int(np.argmax(memorise(groups)(g.x)))] for g in groups)
 
 
+def _evidence(rng: np.random.Generator, centre: float, n: int) -> np.ndarray:
+    """Abstention rows: a bias column and one feature drawn around `centre`."""
+    return np.column_stack([np.ones(n), rng.normal(centre, 1.0, n)])
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> Scorer:
+    return fit_logistic(x, y, ("bias", "evidence")).logits
+
+
 def test_abstention_sets_the_threshold_on_the_training_folds() -> None:
     rng = np.random.default_rng(2)
     n = 200
-    present = np.column_stack([np.ones(n), rng.normal(2.0, 1.0, n)])
-    absent = np.column_stack([np.ones(n), rng.normal(-2.0, 1.0, n)])
+    present, absent = _evidence(rng, 2.0, n), _evidence(rng, -2.0, n)
     articles = [i % 10 for i in range(n)]
-
-    def fit(x: np.ndarray, y: np.ndarray) -> Scorer:
-        return fit_logistic(x, y, ("bias", "evidence")).logits
-
+    fit = _fit
     fold_of = crossval.folds(articles, 5)
     declined, absent_declined, _ = crossval.abstention(present, articles, absent, articles, fit, 0.5, fold_of)
     assert declined < 0.05
@@ -88,13 +93,9 @@ def test_declined_at_target_reads_the_pooled_curve_at_one_point() -> None:
     thresholds declined."""
     rng = np.random.default_rng(3)
     n = 2000
-    present = np.column_stack([np.ones(n), rng.normal(1.0, 1.0, n)])
-    absent = np.column_stack([np.ones(n), rng.normal(-1.0, 1.0, n)])
+    present, absent = _evidence(rng, 1.0, n), _evidence(rng, -1.0, n)
     articles = [i % 20 for i in range(n)]
-
-    def fit(x: np.ndarray, y: np.ndarray) -> Scorer:
-        return fit_logistic(x, y, ("bias", "evidence")).logits
-
+    fit = _fit
     held = crossval.abstention(present, articles, absent, articles, fit, 0.9, crossval.folds(articles, 5))
     # One feature, so the pooled confidences order questions as the feature does: the cut sits at
     # the absent ones' 90th percentile (about 0.28), which declines about 24% of answerable ones.
@@ -102,7 +103,7 @@ def test_declined_at_target_reads_the_pooled_curve_at_one_point() -> None:
     assert abs(held.declined_at_target - float(np.mean(present[:, 1] < cut))) < 0.02
     assert 0.18 < held.declined_at_target < 0.3
     # An uninformative feature declines answerable questions as often as absent ones at that point.
-    same = [np.column_stack([np.ones(n), rng.normal(size=n)]) for _ in range(2)]
+    same = [_evidence(rng, 0.0, n) for _ in range(2)]
     held = crossval.abstention(same[0], articles, same[1], articles, fit, 0.9, crossval.folds(articles, 5))
     assert 0.85 < held.declined_at_target < 0.95
 
