@@ -6,7 +6,6 @@ the wiring from one `EngineConfig`, and nothing falls back to llama-index's glob
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from bot.qa.config import EngineConfig
 from bot.qa.conversation import ConversationMemory, FollowUpRewriter, Turn
 from bot.qa.evidence import Evidence
 from bot.qa.extractive import ExtractiveAnswerer, restates
+from bot.qa.questionwords import standard_question_words
 from bot.qa.rerank import promote, ranked_units
 from bot.qa.retrieval import HybridRetriever, Passage, Ranking
 from bot.qa.sources import with_attribution
@@ -185,7 +185,10 @@ class Engine:
         if not question:
             return Answer(question, question, EMPTY_QUESTION, False, "extractive", [], [], {"total": 0.0})
         history = self.memory.history(key) if conversation is not None else []
-        standalone = self.rewriter.rewrite(question, history)
+        # A follow-up is recognised by its question word, so «ومين اقترحه؟» is read as «ومن اقترحه؟».
+        asked = standard_question_words(question)
+        rewritten = self.rewriter.rewrite(asked, history)
+        standalone = question if rewritten == asked else rewritten
 
         ranking = self.retriever.rank(searched(standalone), self.top_k)
         if standalone != question and history:
@@ -229,37 +232,16 @@ class Engine:
         self.memory.reset(conversation)
 
 
-# A question word written glued to the pronoun or relative after it, as many people type it
-# («ماهي», «منهو», «مالذي»), with the conjunction it may carry («وماهي»). Only forms that are
-# no other word: «منهم» and «منهي» are words of their own.
-_GLUED = {
-    glued: apart
-    for forms, apart in (
-        (("ماهو",), "ما هو"),
-        (("ماهي", "ماهى"), "ما هي"),
-        (("منهو",), "من هو"),
-        (("مالذي", "ماالذي", "مالذى", "ماالذى"), "ما الذي"),
-        (("ماالتي",), "ما التي"),
-    )
-    for glued in forms
-}
-_GLUED_QUESTION_WORD = re.compile(r"(?<![^\W_])([وف]?)(" + "|".join(_GLUED) + r")(?![^\W_])")
-
-
 def searched(question: str) -> str:
-    """The question as it is searched: digits in ASCII, without diacritics and tatweel, and a
-    question word glued to the word after it written apart.
+    """The question as it is searched: digits in ASCII, without diacritics and tatweel, and its
+    question word in its standard form (`questionwords.standard_question_words`).
 
     The lexical index folds digits and diacritics already, but the embedder reads «٢٤٠١» and
     «2401», «حذّر» and «حذر» as different tokens. On XQuAD-ar's questions that hold a number,
     written in Arabic-Indic digits, dev R@1 fell 0.946 -> 0.935 and 2.2% -> 3.3% were declined;
-    searched in ASCII they are the same question. Likewise «ماهي …» is embedded as another
-    question than «ما هي …» (XQuAD-ar's 215 questions that open with ما هي / ما هو / من هو, glued:
-    confidence −0.17 on average, one declined), and «منهو» / «مالذي» hid the question word from
-    the answer type. The question is still shown as asked.
+    searched in ASCII they are the same question. The question is still shown as asked.
     """
-    text = strip_diacritics(ascii_digits(question))
-    return _GLUED_QUESTION_WORD.sub(lambda m: m.group(1) + _GLUED[m.group(2)], text)
+    return standard_question_words(strip_diacritics(ascii_digits(question)))
 
 
 def prefer_article(ranking: Ranking, sources: set[str]) -> None:

@@ -15,6 +15,7 @@ from bot.qa.answertypes import AnswerType, question_type, type_matches
 from bot.qa.conversation import FollowUpRewriter, Turn
 from bot.qa.engine import Answer, Engine, build, leave_out_said, searched
 from bot.qa.extractive import Claim, compose, referent, restates
+from bot.qa.questionwords import standard_question_words
 from bot.qa.quotable import refers_back
 from bot.qa.rerank import CLAUSE_FROM, LEAD_CHARS, WEIGHTS_FILE, Models, ScoredUnit, Unit, clauses, units_of
 from indexing.arabic import ArabicAnalyzer, normalize_arabic
@@ -243,6 +244,37 @@ def test_a_question_word_typed_glued_is_searched_apart(engine: Engine) -> None:
     assert glued.question == "ماهو القرار 2401؟"  # shown as asked
     assert glued.text == apart.text
     assert [c.paragraph_id for c in glued.citations] == [c.paragraph_id for c in apart.citations]
+
+
+@pytest.mark.parametrize(
+    ("spoken", "standard"),
+    [
+        ("مين الناطق باسم الكرملين؟", "من الناطق باسم الكرملين؟"),
+        ("ومين اقترحه؟", "ومن اقترحه؟"),
+        ("امتى اعلنت المعارضة تحرير دمشق؟", "متى اعلنت المعارضة تحرير دمشق؟"),
+        ("الاسد انتقل فين؟", "أين الاسد انتقل؟"),  # asked last: moved first
+        ("كام مريض يحتاج اجلاء؟", "كم مريض يحتاج اجلاء؟"),
+        ("ليش انتقل الاسد؟", "لماذا انتقل الاسد؟"),
+        ("شو اسم زعيم كوريا؟", "ما اسم زعيم كوريا؟"),
+        # Words that end other phrases, or a question that already has its question word.
+        ("أفضل برامج التوك شو؟", "أفضل برامج التوك شو؟"),
+        ("ما أشهر أفلام جون وين؟", "ما أشهر أفلام جون وين؟"),
+        ("إيه بي سي نيوز", "إيه بي سي نيوز"),
+    ],
+)
+def test_a_spoken_question_word_is_searched_in_its_standard_form(spoken: str, standard: str) -> None:
+    assert standard_question_words(spoken) == standard
+
+
+def test_a_question_in_spoken_arabic_is_answered_like_the_standard_one(engine: Engine) -> None:
+    spoken, standard = engine.ask("مين الناطق باسم الكرملين؟"), engine.ask("من الناطق باسم الكرملين؟")
+    assert spoken.answered and "بيسكوف" in spoken.text
+    assert spoken.question == "مين الناطق باسم الكرملين؟"  # shown as asked
+    assert [c.paragraph_id for c in spoken.citations] == [c.paragraph_id for c in standard.citations]
+    assert question_type(searched("امتى اعلنت المعارضة تحرير دمشق؟")) == AnswerType.DATE
+    engine.ask("ما هو القرار 2401؟", "spoken")
+    follow_up = engine.ask("ومين اقترحه؟", "spoken")  # a follow-up, recognised by its question word
+    assert "2401" in follow_up.standalone and "الكويت" in follow_up.text
 
 
 # -- 6. abstention -----------------------------------------------------------------------
