@@ -22,6 +22,7 @@ from bench.metrics import contains_gold, share
 from bench.quality.figures import LEAD_LIMIT, lead_of
 
 QUESTIONS = Path(__file__).resolve().with_name("seeds_qa.json")
+CONVERSATIONS = Path(__file__).resolve().with_name("seeds_conversations.json")
 
 
 def load(path: Path = QUESTIONS) -> tuple[list[dict[str, Any]], list[str]]:
@@ -68,6 +69,52 @@ def run(engine: Any, path: Path = QUESTIONS) -> dict[str, Any]:
     }
 
 
+def converse(engine: Any, path: Path = CONVERSATIONS) -> dict[str, Any]:
+    """Hold every conversation of `seeds_conversations.json` with an engine; figures per turn.
+
+    A follow-up turn (every turn after the first that does not change the topic) counts as
+    answered, holding its gold, citing the right article first; a turn marked `new_topic` also
+    counts whether it was searched as asked (not completed with the old topic's words).
+    """
+    conversations = json.loads(path.read_text(encoding="utf-8"))["conversations"]
+    records = []
+    for number, conversation in enumerate(conversations):
+        key = f"bench-conversation-{number}"
+        engine.reset(key)
+        for turn_number, turn in enumerate(conversation["turns"]):
+            answer = engine.ask(turn["question"], conversation=key)
+            text = answer.text if answer.answered else ""
+            records.append(
+                {
+                    "question": turn["question"],
+                    "standalone": answer.standalone,
+                    "golds": turn["golds"],
+                    "kind": "new_topic" if turn.get("new_topic") else "follow_up" if turn_number else "first",
+                    "answered": answer.answered,
+                    "answer": text,
+                    "contains_gold": bool(text) and contains_gold(text, turn["golds"]),
+                    "right_article": bool(answer.citations) and answer.citations[0].source in turn["sources"],
+                    "left_alone": answer.standalone == answer.question,
+                }
+            )
+        engine.reset(key)
+    follow_ups = [r for r in records if r["kind"] == "follow_up"]
+    new_topics = [r for r in records if r["kind"] == "new_topic"]
+    return {
+        "conversations": len(conversations),
+        "turns": len(records),
+        "follow_ups": len(follow_ups),
+        "follow_up_answered": share([r["answered"] for r in follow_ups]),
+        "follow_up_contains_gold": share([r["contains_gold"] for r in follow_ups]),
+        "follow_up_right_article": share([r["right_article"] for r in follow_ups]),
+        "turns_contain_gold": share([r["contains_gold"] for r in records]),
+        "new_topics": len(new_topics),
+        "new_topic_left_alone": share([r["left_alone"] for r in new_topics]),
+        "new_topic_contains_gold": share([r["contains_gold"] for r in new_topics]),
+        "records": records,
+    }
+
+
 def summary(figures: dict[str, Any]) -> dict[str, Any]:
     """The figures as the bench's results tree keeps them: the misses, not every answer."""
     out = {k: v for k, v in figures.items() if k != "records"}
@@ -89,14 +136,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality.native", description=description)
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--conversations", type=Path, default=CONVERSATIONS)
     parser.add_argument("--json", action="store_true", help="print every answer as JSON too")
     args = parser.parse_args(argv)
     data = args.cache_dir.resolve() / "seeds-data"
     build_indexer(data).run(SEEDS)
-    figures = run(build(data), args.questions)
+    engine = build(data)
+    figures = run(engine, args.questions)
     for r in figures["records"]:
         if not r["contains_gold"]:
             print(f"miss: {r['question']} | {r['golds'][0]} | {r['answer'][:120]}", file=sys.stderr)
+    talk = converse(engine, args.conversations)
+    for r in talk["records"]:
+        if not r["contains_gold"] or (r["kind"] == "new_topic" and not r["left_alone"]):
+            print(f"turn miss: {r['standalone']} | {r['golds'][0]} | {r['answer'][:120]}", file=sys.stderr)
     print(
         f"answered {figures['answered']:.3f}, answer contains gold {figures['contains_gold']:.3f}, "
         f"lead contains gold {figures['lead_contains_gold']:.3f}, first citation from the right article "
@@ -104,8 +157,16 @@ def main(argv: list[str] | None = None) -> int:
         f"chars (n={figures['n']}); not in the seeds, declined {figures['absent_declined']:.3f} "
         f"(n={figures['absent']})"
     )
+    print(
+        f"conversations: follow-ups answered {talk['follow_up_answered']:.3f}, contain gold "
+        f"{talk['follow_up_contains_gold']:.3f}, first citation from the right article "
+        f"{talk['follow_up_right_article']:.3f} (n={talk['follow_ups']}); topic changes searched as asked "
+        f"{talk['new_topic_left_alone']:.3f}, contain gold {talk['new_topic_contains_gold']:.3f} "
+        f"(n={talk['new_topics']}); all turns contain gold {talk['turns_contain_gold']:.3f} "
+        f"(n={talk['turns']} in {talk['conversations']} conversations)"
+    )
     if args.json:
-        print(json.dumps(figures, ensure_ascii=False))
+        print(json.dumps({**figures, "conversations": talk}, ensure_ascii=False))
     return 0
 
 

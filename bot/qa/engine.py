@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.qa.answer import NOT_IN_SOURCES, Answerer, Draft
+from bot.qa.answertypes import question_type, type_matches
 from bot.qa.config import EngineConfig
 from bot.qa.conversation import ConversationMemory, FollowUpRewriter, Turn
 from bot.qa.evidence import Evidence
@@ -192,8 +193,12 @@ class Engine:
 
         ranking = self.retriever.rank(searched(standalone), self.top_k)
         if standalone != question and history:
+            cited = history[-1].citations[:1]
+            prefer_paragraph(
+                ranking, self.evidence, asked, {(str(c.get("source")), c.get("paragraph")) for c in cited}
+            )
             prefer_article(ranking, {str(c.get("source")) for c in history[-1].citations})
-            leave_out_said(ranking, self.evidence, question, history[-1].answer)
+            leave_out_said(ranking, self.evidence, asked, history[-1].answer)
         passages = ranking.passages
         retrieved_at = time.perf_counter()
         if self.answerable(ranking):
@@ -244,6 +249,30 @@ def searched(question: str) -> str:
     return standard_question_words(strip_diacritics(ascii_digits(question)))
 
 
+def prefer_paragraph(
+    ranking: Ranking, evidence: Evidence, follow_up: str, cited: set[tuple[str, object]]
+) -> None:
+    """Move the previous answer's paragraph first when the follow-up is about that answer and it answers.
+
+    A follow-up with no word of its own beyond what the paragraph says («ومتى كان ذلك؟» after
+    an answer about a negotiation) asks about the answer itself; the words it carries name the
+    topic of the turn before, whose paragraph otherwise outranks the one just quoted. The
+    paragraph is moved first only when it holds a span of the kind asked (a date for متى).
+    """
+    own = frozenset(evidence.query(follow_up).terms)
+    kind = question_type(follow_up)
+    for i, passage in enumerate(ranking.passages):
+        if (passage.paragraph.source, passage.paragraph.number) not in cited:
+            continue
+        if (
+            i
+            and own <= frozenset(evidence.terms(passage.paragraph.text))
+            and type_matches(kind, passage.paragraph.text, follow_up)
+        ):
+            promote(ranking, i)
+        return
+
+
 def prefer_article(ranking: Ranking, sources: set[str]) -> None:
     """Move the best paragraph of the previous answer's articles first when it is nearly as good."""
     if not ranking.passages or ranking.passages[0].paragraph.source in sources:
@@ -260,15 +289,24 @@ def leave_out_said(ranking: Ranking, evidence: Evidence, follow_up: str, previou
 
     Only the sentences that hold none of the follow-up's own words are left out («وبماذا حذّر؟»
     after an answer about what was said), so «ومتى وقّع الاتفاق؟» can still quote the
-    sentence it was told before when that sentence holds the date. Nothing is left out when
+    sentence it was told before when that sentence holds the date; so can a follow-up asking
+    who, when, where or how many when the sentence holds a span of that kind («ومن التقى
+    هناك؟» after a sentence that named the visit and whom it met). Nothing is left out when
     nothing else would remain.
     """
     own = evidence.query(follow_up)
     said = frozenset(evidence.terms(previous_answer))
     if not own.terms or not said:
         return
+    kind = question_type(follow_up)
     kept = [
-        [u for u in p.units or [] if own.coverage(u.terms) > 0 or not restates(u.terms, said)]
+        [
+            u
+            for u in p.units or []
+            if own.coverage(u.terms) > 0
+            or not restates(u.terms, said)
+            or type_matches(kind, u.unit.text, follow_up) > 0
+        ]
         for p in ranking.passages
     ]
     if not any(u for units in kept for u in units if not u.unit.clause):

@@ -73,8 +73,13 @@ def _alternation(items: frozenset[str]) -> str:
 
 # A follow-up that opens with a conjunction, optionally with a preposition, before the question
 # word: "ومن…", "وبماذا", "وعلى ماذا", "ولماذا", "وفي أي", "وإلى أين", "ولمن". Match folded text.
+# Prepositions a follow-up may put between its conjunction and question word («وأمام أي مجلس»,
+# «ولدى من»): wider than PREPOSITIONS, which answer types read and XQuAD-ar's figures rest on.
+FOLLOW_UP_PREPOSITIONS = PREPOSITIONS | frozenset(
+    normalize_arabic(w) for w in ("أمام", "لدى", "عند", "حول", "بين", "خلال", "ضد", "نحو", "بحسب", "وفق")
+)
 CONJUNCTION_QUESTION = re.compile(
-    rf"^[وف](?:[بلكم]|(?:{_alternation(PREPOSITIONS)})\s+)?(?:{_alternation(INTERROGATIVES)})(?!\w)"
+    rf"^[وف](?:[بلكم]|(?:{_alternation(FOLLOW_UP_PREPOSITIONS)})\s+)?(?:{_alternation(INTERROGATIVES)})(?!\w)"
 )
 
 

@@ -298,6 +298,86 @@ def test_conjunction_plus_preposition_opens_a_follow_up(engine: Engine, question
     assert engine.rewriter.is_follow_up(question)
 
 
+def test_a_preposition_other_than_the_answer_types_ones_may_open_a_follow_up(engine: Engine) -> None:
+    # «أمام» is not among the prepositions answer types skip, yet «وأمام أي مجلس تحدث؟» leans on
+    # the previous turn as much as «وفي أي مدينة؟».
+    assert engine.rewriter.is_follow_up("وأمام أي مجلس تحدث؟")
+    assert engine.rewriter.is_follow_up("ولدى من؟")
+
+
+def test_a_conjunction_question_that_names_its_own_topic_is_not_a_follow_up(engine: Engine) -> None:
+    turn = Turn(
+        "من هو الناطق باسم الكرملين؟",
+        "من هو الناطق باسم الكرملين؟",
+        "اتهم الناطق باسم الكرملين ديميتري بيسكوف من وصفهم بـ «الإرهابيين» في الغوطة [1]",
+        [{"n": 1, "source": "000_b4ebc4adb0f988c0.txt", "paragraph": 28}],
+    )
+    asked = "وكم جنديا تركيا قتل في عملية غصن الزيتون؟"
+    assert not engine.rewriter.is_follow_up(asked)
+    assert engine.rewriter.rewrite(asked, [turn]) == asked
+    # With a word pointing back it still leans on the turn before, however long it is.
+    assert engine.rewriter.is_follow_up("وكم جنديا تركيا قتل في عملية غصن الزيتون بحسب قوله؟")
+
+
+def test_spoken_question_words_of_the_previous_question_are_not_carried(engine: Engine) -> None:
+    asked = "وين بتنفذ تركيا عملية غصن الزيتون؟"
+    turn = Turn(
+        asked,
+        asked,
+        "التي ينفذها في منطقة عفرين بريف حلب الشمالي [1]",
+        [{"n": 1, "source": "x", "paragraph": 1}],
+    )
+    standalone = engine.rewriter.rewrite("ومتى بدأت؟", [turn])
+    assert "الزيتون" in standalone and "وين" not in standalone
+
+
+def test_a_follow_up_of_a_follow_up_carries_what_the_last_one_asked(engine: Engine) -> None:
+    turn = Turn(
+        "وعلى ماذا تفاوض في دمشق؟",
+        "وعلى ماذا تفاوض في دمشق (اسم المهرب السوري)؟",
+        "وتفاوض المهرب السوري، حسب التقرير، في دمشق عام 2016 على بروتوكول تعاون [1]",
+        [{"n": 1, "source": "001_5fe7d3a4c0e6d2ca.txt", "paragraph": 15}],
+    )
+    standalone = engine.rewriter.rewrite("ومتى كان ذلك؟", [turn])
+    assert "تفاوض" in standalone and "المهرب" in standalone
+
+
+def test_follow_up_carries_the_name_the_previous_answer_gave_after_its_title(engine: Engine) -> None:
+    # The lead's rarest words are «كلمة», «يحضرون», «أسبوعيا» (each once in the seeds); the
+    # follow-up is about the man the answer named right after the title asked about.
+    asked = "من هو مستشار الشؤون الانسانية بالامم المتحدة؟"
+    turn = Turn(
+        asked,
+        asked,
+        "وقال مستشار الشؤون الإنسانية بالأمم المتحدة يان إيجلاند في كلمة أمام دبلوماسيين من 23 دولة "
+        "يحضرون اجتماعا أسبوعيا في جنيف [1]",
+        [{"n": 1, "source": "000_b4ebc4adb0f988c0.txt", "paragraph": 60}],
+    )
+    standalone = engine.rewriter.rewrite("وكم شاحنة جاهزة لديه؟", [turn])
+    assert "إيجلاند" in standalone and "يحضرون" not in standalone
+
+
+def test_a_follow_up_may_quote_the_previous_sentence_again_for_the_kind_of_span_it_asks(
+    engine: Engine,
+) -> None:
+    # The sentence that answered when Hafez al-Assad visited also names whom he met there.
+    engine.ask("متى زار حافظ الاسد كوريا الشمالية؟", conversation="hafez")
+    follow = engine.ask("ومن التقى هناك؟", conversation="hafez")
+    assert "كيم إيل سونغ" in follow.text, follow.text
+
+
+def test_a_follow_up_about_the_previous_answer_itself_is_answered_from_its_paragraph(engine: Engine) -> None:
+    engine.ask("ما اسم المهرب السوري الذي استعانت به بيونغ يانغ؟", conversation="smuggler")
+    said = engine.ask("وعلى ماذا تفاوض في دمشق؟", conversation="smuggler")
+    assert said.citations and "2016" in said.citations[0].text
+    follow = engine.ask("ومتى كان ذلك؟", conversation="smuggler")
+    # The carried topic (the smuggler) ranks his first paragraph above the one just quoted;
+    # the date is cited from the paragraph the question is about.
+    cited = {(c.source, c.paragraph) for c in follow.citations}
+    assert (said.citations[0].source, said.citations[0].paragraph) in cited
+    assert "2016" in follow.text, follow.text
+
+
 def test_follow_up_carries_the_rare_words_of_the_previous_answer(engine: Engine) -> None:
     rewriter: FollowUpRewriter = engine.rewriter
     turn = Turn(

@@ -276,3 +276,19 @@ def test_every_native_question_has_its_gold_in_its_seed_article() -> None:
         lines = (SEEDS / item["source"]).read_text(encoding="utf-8").splitlines()
         assert any(metrics.contains_gold(line, item["golds"]) for line in lines), item["question"]
     assert len({item["question"] for item in answerable} | set(absent)) == len(answerable) + len(absent)
+
+
+def test_every_seeds_conversation_turn_has_its_gold_in_its_seed_articles() -> None:
+    from bench import SEEDS
+    from bench.quality import native
+
+    conversations = json.loads(native.CONVERSATIONS.read_text(encoding="utf-8"))["conversations"]
+    assert len(conversations) >= 15
+    for conversation in conversations:
+        assert 2 <= len(conversation["turns"]) <= 4 and not conversation["turns"][0].get("new_topic")
+        for turn in conversation["turns"]:
+            lines = [
+                line for s in turn["sources"] for line in (SEEDS / s).read_text(encoding="utf-8").splitlines()
+            ]
+            assert any(metrics.contains_gold(line, turn["golds"]) for line in lines), turn["question"]
+    assert any(t.get("new_topic") for c in conversations for t in c["turns"])
