@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 from collections.abc import Iterator
@@ -26,6 +27,13 @@ def parse_line(line: str, number: int) -> BatchItem | None:
     text = line.strip()
     if not text:
         return None
+    if text.startswith("["):
+        # «[عاجل] …» is a question; a line that is a whole JSON array is a mistake to report.
+        try:
+            json.loads(text)
+        except json.JSONDecodeError:
+            return BatchItem(None, text, None)
+        return BatchItem(None, "", None, f"line {number}: a JSON array; give one object per line")
     if not text.startswith("{"):
         return BatchItem(None, text, None)
     try:
@@ -35,22 +43,44 @@ def parse_line(line: str, number: int) -> BatchItem | None:
     qid = obj.get("id")
     qid = None if qid is None else str(qid)
     question = obj.get("question")
+    conversation = obj.get("conversation")
+    conversation = None if conversation is None else str(conversation)
+    if not is_text(qid or "") or not is_text(conversation or ""):
+        return BatchItem(None, "", None, f"line {number}: a lone surrogate (\\udXXX) in id or conversation")
     if not isinstance(question, str):
         return BatchItem(qid, "", None, f'line {number}: no "question" string')
-    conversation = obj.get("conversation")
-    return BatchItem(qid, question, None if conversation is None else str(conversation))
+    if not is_text(question):
+        return BatchItem(qid, "", None, f"line {number}: a lone surrogate (\\udXXX) in the question")
+    return BatchItem(qid, question, conversation)
+
+
+def is_text(value: str) -> bool:
+    """Whether value can be written out as UTF-8 (no lone surrogates from undecodable bytes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_batch(path: str) -> Iterator[BatchItem]:
-    """Items of a batch file, or of standard input for '-'."""
+    """Items of a batch file, or of standard input for '-'.
+
+    Lines are decoded one by one, so a line that is not UTF-8 is reported in its place and
+    the others are still asked; a byte-order mark before the first line is dropped.
+    """
     try:
-        if path == "-":
-            lines = sys.stdin.read().splitlines()
-        else:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read batch file {path}: {exc}") from None
-    for number, line in enumerate(lines, 1):
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read batch file {path}: {exc.strerror or exc}") from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    for number, raw in enumerate(data.splitlines(), 1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield BatchItem(None, "", None, f"line {number}: not UTF-8 text (byte {exc.start + 1})")
+            continue
         item = parse_line(line, number)
         if item is not None:
             yield item

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from indexing.errors import ConfigError, IsnadError
 from indexing.private import private_dir
 from indexing.untrusted import printable
-from isnad.batch import BatchItem, read_batch
+from isnad.batch import BatchItem, is_text, read_batch
 from isnad.logs import use_format
 from isnad.settings import DEFAULT_CORPUS_DIR, DEFAULT_DATA_DIR, Settings
 
@@ -83,6 +83,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.batch is None and not (args.question or "").strip():
         raise ConfigError("give a QUESTION or --batch FILE (use - for standard input)")
+    if args.question is not None and not is_text(args.question):
+        # Bytes that are not UTF-8 reach argv as lone surrogates, which no output can carry.
+        raise ConfigError("QUESTION is not UTF-8 text")
     if args.batch is not None:
         requests = list(read_batch(args.batch))
     else:
@@ -186,13 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _make_data_dir(data_dir: Path) -> None:
+def _make_data_dir(data_dir: Path, writes: bool = True) -> None:
     # Made here, at the edge, so it is 0700 whichever library would otherwise create it first
     # (Chroma, the lock, the bot's state): it will hold users' questions.
     try:
         private_dir(data_dir)
     except OSError as exc:
         raise ConfigError(f"cannot create the data dir {data_dir} ({exc.strerror or exc})") from None
+    # Said here, before the lock or Chroma fail on it with a traceback or a "damaged index".
+    if not data_dir.is_dir():
+        raise ConfigError(f"the data dir {data_dir} is not a folder")
+    if writes and not os.access(data_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"the data dir {data_dir} is not writable")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             if bad:
                 raise ConfigError(f"--feed takes an http(s) URL, not {bad[0][:60]!r}")
             settings = replace(settings, feeds=tuple(dict.fromkeys([*settings.feeds, *args.feed])))
-        _make_data_dir(settings.data_dir)
+        # Only asking over a Chroma server may work from a read-only data dir.
+        _make_data_dir(settings.data_dir, writes=args.command in ("index", "bot") or not settings.chroma_host)
         return int(args.handler(args, settings))
     except IsnadError as exc:
         # One line whatever the message holds (a path from the command line, a server's reply).

@@ -44,7 +44,7 @@ def render_sources(answer: Answer | None) -> str:
 def render_debug(passages: list[Passage]) -> str:
     """Retrieved paragraphs with their BM25, dense and fused scores."""
     if not passages:
-        return "no paragraphs retrieved"
+        return RLM + "لا توجد فقرات مسترجعة: اسأل سؤالًا أولًا."
     rows = ["rank  fused   bm25   dense  source#paragraph  text"]
     for rank, p in enumerate(passages, 1):
         text = printable(p.paragraph.text[:60]) + ("…" if len(p.paragraph.text) > 60 else "")

@@ -9,11 +9,13 @@ from pathlib import Path
 from bot.qa.engine import Answer, Engine
 from bot.terminal.render import render_answer, render_debug, render_sources
 from indexing.private import private_file
+from indexing.untrusted import printable
 
 HELP = (
     "اكتب سؤالك بالعربية. الأوامر: /sources المصادر كاملة، /reset محادثة جديدة، "
     "/debug تفاصيل الاسترجاع، /quit للخروج."
 )
+NOT_UTF8 = "تعذّرت قراءة هذا السطر: ليس نصًّا بترميز UTF-8. أعد كتابة سؤالك."
 CONVERSATION = "repl"
 
 
@@ -48,6 +50,8 @@ class Repl:
         text = line.strip()
         if not text:
             return ""
+        if not _is_utf8(text):
+            return NOT_UTF8
         command = text.lower()
         if command in ("/quit", "/exit", "/q"):
             return None
@@ -62,12 +66,16 @@ class Repl:
         if command == "/debug":
             return render_debug(self.last.retrieved if self.last else [])
         if text.startswith("/"):
-            return f"أمر غير معروف: {text}\n{HELP}"
+            return f"أمر غير معروف: {printable(text)}\n{HELP}"
         self.last = self.engine.ask(text, CONVERSATION)
         return render_answer(self.last)
 
     def run(self) -> None:
         """Loop until /quit or end of input."""
+        # Bytes that are not UTF-8 arrive as lone surrogates (answered with NOT_UTF8) instead
+        # of a UnicodeDecodeError ending the loop.
+        with contextlib.suppress(AttributeError, ValueError):  # a replaced or closed stdin
+            sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
         if self.interactive:
             self._setup_readline()
             print(HELP)
@@ -84,3 +92,11 @@ class Repl:
                 break
             if out:
                 print(out, flush=True)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
