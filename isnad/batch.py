@@ -33,6 +33,8 @@ def parse_line(line: str, number: int) -> BatchItem | None:
             json.loads(text)
         except json.JSONDecodeError:
             return BatchItem(None, text, None)
+        except RecursionError:
+            pass  # an array nested thousands deep: JSON, and not a question
         return BatchItem(None, "", None, f"line {number}: a JSON array; give one object per line")
     if not text.startswith("{"):
         return BatchItem(None, text, None)
@@ -40,6 +42,8 @@ def parse_line(line: str, number: int) -> BatchItem | None:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         return BatchItem(None, "", None, f"line {number}: not valid JSON ({exc.msg})")
+    except RecursionError:  # Python's parser recurses once per level of nesting
+        return BatchItem(None, "", None, f"line {number}: not valid JSON (nested too deeply)")
     qid = obj.get("id")
     qid = None if qid is None else str(qid)
     question = obj.get("question")

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from isnad.batch import BatchItem, parse_line
+
 KREMLIN = "من هو الناطق باسم الكرملين؟"
 
 
@@ -84,3 +86,11 @@ def test_data_dir_that_is_a_file_is_a_one_line_error(tmp_path: Path) -> None:
         result = isnad(*args, data=not_a_folder)
         assert result.returncode == 2, args
         assert result.stderr.decode() == f"isnad: error: the data dir {not_a_folder} is not a folder\n"
+
+
+def test_batch_line_nested_thousands_deep_is_an_error_line_not_a_crash() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    as_field = parse_line('{"id": "x", "question": "س", "extra": ' + deep + "}", 1)
+    assert as_field == BatchItem(None, "", None, "line 1: not valid JSON (nested too deeply)")
+    as_line = parse_line(deep, 2)
+    assert as_line is not None and as_line.error == "line 2: a JSON array; give one object per line"
