@@ -456,9 +456,9 @@ async def on_text(update: Update, context: Context) -> None:
     user_id = message.from_user.id if message.from_user else None
     async with svc.locks.hold(message.chat_id):
         question = question_of(message, bot.username)
-        if len(message.text) > svc.max_question_chars:
+        if len(question) > svc.max_question_chars:  # the question's length: not the @mention's
             limit = svc.max_question_chars
-            await reply(message, texts.TOO_LONG.format(length=len(message.text), limit=limit))
+            await reply(message, texts.TOO_LONG.format(length=len(question), limit=limit))
             return
         if not question:
             await reply(message, texts.EMPTY_QUESTION)

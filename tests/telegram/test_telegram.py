@@ -274,6 +274,21 @@ def test_non_text_edited_empty_and_long_messages_get_polite_replies(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+def test_the_question_limit_counts_the_question_not_the_mention(
+    fake: FakeBotAPI, run_bot: Callable[..., RunningBot]
+) -> None:
+    """A group question of 990 characters after «@bot » is within the limit and is searched."""
+    run_bot()
+    group, user = fake.group_chat(-1005), fake.user(522)
+    question = TRUCKS + " " + "ق" * (990 - len(TRUCKS) - 1)
+    ask(fake, group, user, "@isnad_test_bot " + question)
+    ask(fake, group, user, "@isnad_test_bot " + question + "ق" * 11)  # 1,001: over it
+    within, over = (c.params["text"] for c in answers_to(fake, -1005, 0, 2))
+    assert "طويل جدًا" not in within and "43 شاحنة" in within
+    assert "طويل جدًا (1001 حرفًا)" in over  # the question's length, without the mention
+    assert_all_valid(fake)
+
+
 def test_engine_failure_is_logged_and_the_user_told(
     fake: FakeBotAPI,
     run_bot: Callable[..., RunningBot],
