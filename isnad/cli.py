@@ -83,6 +83,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.batch is None and not (args.question or "").strip():
         raise ConfigError("give a QUESTION or --batch FILE (use - for standard input)")
+    if args.batch is not None and args.question is not None:
+        raise ConfigError("give a QUESTION or --batch FILE, not both")  # else the QUESTION was dropped
     if args.question is not None and not is_text(args.question):
         # Bytes that are not UTF-8 reach argv as lone surrogates, which no output can carry.
         raise ConfigError("QUESTION is not UTF-8 text")

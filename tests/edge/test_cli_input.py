@@ -68,6 +68,13 @@ def test_question_argument_that_is_not_utf8_is_a_one_line_error(seeds_data: Path
     assert result.stdout == b""
 
 
+def test_question_and_batch_together_is_a_one_line_error(seeds_data: Path) -> None:
+    result = isnad("ask", KREMLIN, "--batch", "-", data=seeds_data, stdin=b"\xd9\x85\xd9\x86\n")
+    assert result.returncode == 2
+    assert result.stderr.decode() == "isnad: error: give a QUESTION or --batch FILE, not both\n"
+    assert result.stdout == b""
+
+
 def test_repl_answers_after_a_line_that_is_not_utf8(seeds_data: Path) -> None:
     script = b"/debug\n\xff\xfe\n/\x1b[2Jfoo\n" + KREMLIN.encode() + b"\n"
     result = isnad("repl", data=seeds_data, stdin=script)
