@@ -60,6 +60,16 @@ def shown(text: str) -> str:
     return strip_invisible(text)
 
 
+def is_utf8(text: str) -> bool:
+    """Whether text can be written out as UTF-8: no lone surrogates, which is how bytes that
+    were not UTF-8 arrive from a terminal, argv or a stream decoded with surrogateescape."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def printable(name: str) -> str:
     """A file name (or any untrusted string) on one line: controls and invisibles escaped.
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexing.errors import ConfigError
+from indexing.untrusted import is_utf8
 
 
 @dataclass(frozen=True)
@@ -49,22 +50,13 @@ def parse_line(line: str, number: int) -> BatchItem | None:
     question = obj.get("question")
     conversation = obj.get("conversation")
     conversation = None if conversation is None else str(conversation)
-    if not is_text(qid or "") or not is_text(conversation or ""):
+    if not is_utf8(qid or "") or not is_utf8(conversation or ""):
         return BatchItem(None, "", None, f"line {number}: a lone surrogate (\\udXXX) in id or conversation")
     if not isinstance(question, str):
         return BatchItem(qid, "", None, f'line {number}: no "question" string')
-    if not is_text(question):
+    if not is_utf8(question):
         return BatchItem(qid, "", None, f"line {number}: a lone surrogate (\\udXXX) in the question")
     return BatchItem(qid, question, conversation)
-
-
-def is_text(value: str) -> bool:
-    """Whether value can be written out as UTF-8 (no lone surrogates from undecodable bytes)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def read_batch(path: str) -> Iterator[BatchItem]:

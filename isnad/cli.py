@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from indexing.errors import ConfigError, IsnadError
 from indexing.private import private_dir
-from indexing.untrusted import printable
-from isnad.batch import BatchItem, is_text, read_batch
+from indexing.untrusted import is_utf8, printable
+from isnad.batch import BatchItem, read_batch
 from isnad.logs import use_format
 from isnad.settings import DEFAULT_CORPUS_DIR, DEFAULT_DATA_DIR, Settings
 
@@ -85,7 +85,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("give a QUESTION or --batch FILE (use - for standard input)")
     if args.batch is not None and args.question is not None:
         raise ConfigError("give a QUESTION or --batch FILE, not both")  # else the QUESTION was dropped
-    if args.question is not None and not is_text(args.question):
+    if args.question is not None and not is_utf8(args.question):
         # Bytes that are not UTF-8 reach argv as lone surrogates, which no output can carry.
         raise ConfigError("QUESTION is not UTF-8 text")
     if args.batch is not None:

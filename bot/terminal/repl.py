@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.qa.engine import Answer, Engine
 from bot.terminal.render import render_answer, render_debug, render_sources
 from indexing.private import private_file
-from indexing.untrusted import printable
+from indexing.untrusted import is_utf8, printable
 
 HELP = (
     "اكتب سؤالك بالعربية. الأوامر: /sources المصادر كاملة، /reset محادثة جديدة، "
@@ -50,7 +50,7 @@ class Repl:
         text = line.strip()
         if not text:
             return ""
-        if not _is_utf8(text):
+        if not is_utf8(text):
             return NOT_UTF8
         command = text.lower()
         if command in ("/quit", "/exit", "/q"):
@@ -92,11 +92,3 @@ class Repl:
                 break
             if out:
                 print(out, flush=True)
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
