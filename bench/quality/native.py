@@ -115,26 +115,26 @@ def converse(engine: Any, path: Path = CONVERSATIONS) -> dict[str, Any]:
     }
 
 
-def summary(figures: dict[str, Any]) -> dict[str, Any]:
-    """The figures as the bench's results tree keeps them: the misses, not every answer."""
+def missed(record: dict[str, Any]) -> bool:
+    """A question or turn whose answer lacks its gold span, or a topic change read as a follow-up."""
+    return not record["contains_gold"] or (record.get("kind") == "new_topic" and not record["left_alone"])
+
+
+def _kept(figures: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """Figures as the bench's results tree keeps them: these fields of the misses, not every record."""
     out = {k: v for k, v in figures.items() if k != "records"}
-    out["misses"] = [
-        {k: r[k] for k in ("question", "golds", "answered", "answer")}
-        for r in figures["records"]
-        if not r["contains_gold"]
-    ]
+    out["misses"] = [{k: r[k] for k in fields} for r in figures["records"] if missed(r)]
     return out
+
+
+def summary(figures: dict[str, Any]) -> dict[str, Any]:
+    """`run`'s figures as the bench keeps them: the questions that missed, not every answer."""
+    return _kept(figures, ("question", "golds", "answered", "answer"))
 
 
 def conversation_summary(talk: dict[str, Any]) -> dict[str, Any]:
-    """The conversation figures as the bench's results tree keeps them: the turns that missed."""
-    out = {k: v for k, v in talk.items() if k != "records"}
-    out["misses"] = [
-        {k: r[k] for k in ("question", "standalone", "golds", "kind", "answer")}
-        for r in talk["records"]
-        if not r["contains_gold"] or (r["kind"] == "new_topic" and not r["left_alone"])
-    ]
-    return out
+    """`converse`'s figures as the bench keeps them: the turns that missed."""
+    return _kept(talk, ("question", "standalone", "golds", "kind", "answer"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,13 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     build_indexer(data).run(SEEDS)
     engine = build(data)
     figures = run(engine, args.questions)
-    for r in figures["records"]:
-        if not r["contains_gold"]:
-            print(f"miss: {r['question']} | {r['golds'][0]} | {r['answer'][:120]}", file=sys.stderr)
+    for r in filter(missed, figures["records"]):
+        print(f"miss: {r['question']} | {r['golds'][0]} | {r['answer'][:120]}", file=sys.stderr)
     talk = converse(engine, args.conversations)
-    for r in talk["records"]:
-        if not r["contains_gold"] or (r["kind"] == "new_topic" and not r["left_alone"]):
-            print(f"turn miss: {r['standalone']} | {r['golds'][0]} | {r['answer'][:120]}", file=sys.stderr)
+    for r in filter(missed, talk["records"]):
+        print(f"turn miss: {r['standalone']} | {r['golds'][0]} | {r['answer'][:120]}", file=sys.stderr)
     print(
         f"answered {figures['answered']:.3f}, answer contains gold {figures['contains_gold']:.3f}, "
         f"lead contains gold {figures['lead_contains_gold']:.3f}, first citation from the right article "
