@@ -149,7 +149,8 @@ class FollowUpRewriter:
         asked = set(self.evidence.query(turn.standalone).terms)
         scored: dict[str, tuple[bool, float]] = {}
         since_asked = _APPOSITION_WORDS  # content words read since the last word of the question
-        for word in (w.strip(_PUNCTUATION) for w in lead.split()):
+        lead_words = [w.strip(_PUNCTUATION) for w in lead.split()]
+        for word in lead_words:
             terms = set(self.evidence.query(word).terms)
             if not terms:
                 continue
@@ -162,4 +163,4 @@ class FollowUpRewriter:
             score = (since_asked <= _APPOSITION_WORDS, max(self.evidence.idf(t) for t in terms))
             scored[word] = max(score, scored.get(word, score))
         best = set(sorted(scored, key=lambda w: scored[w], reverse=True)[:_ANSWER_WORDS])
-        return [w for w in dict.fromkeys(w.strip(_PUNCTUATION) for w in lead.split()) if w in best]
+        return [w for w in dict.fromkeys(lead_words) if w in best]  # in reading order, so names stay whole
