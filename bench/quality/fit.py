@@ -180,12 +180,12 @@ def fit(xquad_path: Path, cache: Path, cv: int = 0, layouts: int = 1) -> tuple[M
     over `layouts` fold layouts)."""
     from bench.quality import figures as quality
     from bench.quality import xquad
-    from bot.qa.engine import build, searched
+    from bot.qa.engine import build
 
     questions = quality.prepare(xquad_path, cache)
-    # Each question as Engine.ask searches and reranks it.
-    dev = [replace(q, text=searched(q.text)) for q in xquad.split(questions)[0]]
     engine = build(cache / "xquad-data")
+    # Each question as Engine.ask searches and reranks it.
+    dev = [replace(q, text=engine.searched(q.text)) for q in xquad.split(questions)[0]]
     base_embedder = engine.retriever.embedder
     queries = quality.CachedQueries(engine.retriever.embedder, cache)
     quality.cached(engine, queries)

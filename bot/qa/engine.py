@@ -173,6 +173,11 @@ class Engine:
         """How many chunks that index holds (the health check's probe)."""
         return self.retriever.store.count()
 
+    def searched(self, question: str) -> str:
+        """The question as this engine searches it: `searched`, and a word glued to the next
+        one's article written apart when the index holds both (`Evidence.unglued`)."""
+        return self.evidence.unglued(searched(question))
+
     def answerable(self, ranking: Ranking) -> bool:
         """Whether the best candidate plausibly answers the question.
 
@@ -199,7 +204,7 @@ class Engine:
         rewritten = self.rewriter.rewrite(asked, history)
         standalone = question if rewritten == asked else rewritten
 
-        ranking = self.retriever.rank(searched(standalone), self.top_k)
+        ranking = self.retriever.rank(self.searched(standalone), self.top_k)
         if standalone != question and history:
             cited = history[-1].citations[:1]
             prefer_paragraph(

@@ -26,6 +26,14 @@ _SUFFIXES = ("", "ون", "ين", "ان", "وا", "ت", "ه", "ها", "هم", "ه
 _MIN_REST = 3
 _CARRIED = re.compile(r"\(([^()]*)\)[؟?.!\s]*$")
 CARRIED_WEIGHT = 0.1
+# A word of six letters or more that may hold two glued words (see Evidence.unglued).
+_LONG_WORD = re.compile(r"[\u0621-\u064a]{6,}")
+# Standalone prepositions a typist glues to the next word's article («فيالمدينة», «علىالحدود»),
+# with an optional conjunction before them; other short words glued to «ال» read as one word
+# too often (كم + الية would split «كمالية»).
+_GLUED_PREPOSITIONS = frozenset(
+    normalize_arabic(f"{c}{p}") for c in ("", "و", "ف") for p in ("في", "من", "على", "عن", "إلى", "مع")
+)
 
 
 def light_stem(term: str) -> str:
@@ -97,6 +105,37 @@ class Evidence:
                     key = (len(prefix) + len(suffix), weight, rest)
                     best = key if best is None or key < best else best
         return best[2] if best else term
+
+    def known(self, word: str) -> bool:
+        """Whether the index holds every content term of a word (read as `resolve` reads it)."""
+        folded = normalize_arabic(word)
+        terms = self.analyzer.folded_terms(folded)
+        unseen = self.unseen_idf
+        return bool(terms) and all(self.idf(self.resolve(t)) < unseen for t in terms)
+
+    def unglued(self, text: str) -> str:
+        """The text with a missing space put back before a glued article: «تشتهرالبلد» -> «تشتهر البلد».
+
+        A typist often leaves out the space before «ال»; the glued token is then a word the
+        index never saw, and neither BM25 nor the question's coverage can match either half.
+        A word the index does not hold is cut before an inner «ال» when both halves are words
+        it holds (the left one may also be a preposition). Words the index holds are never cut,
+        so the corpus's own spellings («عبدالله») stay whole. Hand-written because it is about
+        Arabic orthography and this index's vocabulary; no library does it.
+        """
+        return _LONG_WORD.sub(lambda m: self._unglued_word(m.group(0)), text)
+
+    def _unglued_word(self, word: str) -> str:
+        if self.known(word):
+            return word
+        for at in range(2, len(word) - 3):
+            if word[at : at + 2] != "ال":
+                continue
+            left, right = word[:at], word[at:]
+            left_ok = normalize_arabic(left) in _GLUED_PREPOSITIONS or (len(left) >= 3 and self.known(left))
+            if left_ok and self.known(right):
+                return f"{left} {right}"
+        return word
 
     def query(self, question: str) -> QueryTerms:
         """Content terms of a question, weighted by rarity in the corpus.

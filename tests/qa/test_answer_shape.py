@@ -246,6 +246,25 @@ def test_a_question_word_typed_glued_is_searched_apart(engine: Engine) -> None:
     assert [c.paragraph_id for c in glued.citations] == [c.paragraph_id for c in apart.citations]
 
 
+def test_a_word_glued_to_the_next_article_is_searched_apart(engine: Engine) -> None:
+    evidence = engine.evidence
+    # A missing space before «ال»: both halves are words the seeds hold, the glued word is not.
+    assert evidence.unglued("بماذا وصفت الخارجيةالأميركية الممر؟") == "بماذا وصفت الخارجية الأميركية الممر؟"
+    assert evidence.unglued("كم عدد المحاصرين فيالغوطة؟") == "كم عدد المحاصرين في الغوطة؟"
+    assert evidence.unglued("وتستمرالمعارك") == "وتستمر المعارك"
+    # Left whole: words the index holds, words with no held halves, and a short non-preposition
+    # before «ال» (كم + الهدنة reads as one word too often: «كمالية»).
+    for text in ("الغوطة", "بالغوطة", "عبدالفتاح", "كمالهدنة", "ماكرون"):
+        assert evidence.unglued(text) == text
+    # Asked glued, a question is answered as asked apart (before: lower confidence, one source fewer).
+    apart = engine.ask("من دعا روسيا إلى الضغط على الأسد؟")
+    glued = engine.ask("من دعا روسيا إلى الضغط علىالأسد؟")
+    assert apart.answered and glued.answered
+    assert glued.question == "من دعا روسيا إلى الضغط علىالأسد؟"  # shown as asked
+    assert glued.text == apart.text
+    assert [c.paragraph_id for c in glued.citations] == [c.paragraph_id for c in apart.citations]
+
+
 @pytest.mark.parametrize(
     ("spoken", "standard"),
     [
