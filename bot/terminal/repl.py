@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+from bot.qa.conversation import Turn
 from bot.qa.engine import Answer, Engine
 from bot.terminal.render import render_answer, render_debug, render_sources
 from indexing.private import private_file
@@ -16,7 +19,24 @@ HELP = (
     "/debug تفاصيل الاسترجاع، /quit للخروج."
 )
 NOT_UTF8 = "تعذّرت قراءة هذا السطر: ليس نصًّا بترميز UTF-8. أعد كتابة سؤالك."
+CANCELLED = "أُلغي السؤال."
 CONVERSATION = "repl"
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Ctrl-C cannot cut the block short; pressed again meanwhile, it asks for what the block
+    is already doing, so it is dropped."""
+    if not hasattr(signal, "pthread_sigmask"):  # not on Windows
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if signal.SIGINT in signal.sigpending():
+            signal.sigwait({signal.SIGINT})
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 class Repl:
@@ -70,8 +90,26 @@ class Repl:
         self.last = self.engine.ask(text, CONVERSATION)
         return render_answer(self.last)
 
+    def _state(self) -> tuple[Answer | None, list[Turn]]:
+        return self.last, self.engine.memory.history(CONVERSATION)
+
+    def _restore(self, state: tuple[Answer | None, list[Turn]]) -> None:
+        """Put back the last answer and the conversation's turns as they were."""
+        self.last, turns = state
+        with _uninterrupted():
+            self.engine.memory.reset(CONVERSATION)
+            for turn in turns:
+                self.engine.memory.add(CONVERSATION, turn)
+
     def run(self) -> None:
-        """Loop until /quit or end of input."""
+        """Loop until /quit or end of input.
+
+        At a terminal, Ctrl-C while a question is answered abandons it, as Python's own REPL
+        does: the conversation is put back as it was before that line (even when the engine had
+        already stored the turn), and the prompt comes back. Without a terminal (questions piped
+        in) nobody is at a prompt to go on from, so Ctrl-C stops the loop as it stops
+        `ask --batch`.
+        """
         # Bytes that are not UTF-8 arrive as lone surrogates (answered with NOT_UTF8) instead
         # of a UnicodeDecodeError ending the loop.
         with contextlib.suppress(AttributeError, ValueError):  # a replaced or closed stdin
@@ -85,9 +123,18 @@ class Repl:
             except EOFError:
                 break
             except KeyboardInterrupt:
+                if not self.interactive:
+                    raise
                 print()
                 continue
-            out = self.handle(line)
+            state = self._state()
+            try:
+                out = self.handle(line)
+            except KeyboardInterrupt:
+                if not self.interactive:
+                    raise
+                self._restore(state)
+                out = f"\n{CANCELLED}"
             if out is None:
                 break
             if out:

@@ -1,0 +1,194 @@
+"""Ctrl-C in the REPL: at a terminal it abandons the question being answered and the prompt
+comes back with the conversation as it was; without one it stops the loop as it stops a batch.
+
+The real `python -m isnad repl` on a pseudo-terminal, in `openai` mode against the fake
+OpenAI-compatible server, which holds the first request open until the test is done: the
+interrupt is sent once the server has seen that request, so it always lands while the
+answer is being computed.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.qa.engine import Answer, Engine
+from bot.terminal.repl import CANCELLED, CONVERSATION, Repl
+from tests.fake_openai import FakeOpenAI, FakeReply
+from tests.harness import wait_until
+
+KREMLIN = "من هو الناطق باسم الكرملين؟"
+TRUCKS = "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟"
+SECOND = "قال إيجلاند إن 43 شاحنة جاهزة [1]."
+
+
+class Terminal:
+    """The master side of a pseudo-terminal: everything the child writes, read as it comes."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.output = bytearray()
+        self.changed = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:  # EIO: the child closed its side
+                chunk = b""
+            with self.changed:
+                self.output += chunk
+                self.changed.notify_all()
+            if not chunk:
+                return
+
+    def text(self) -> str:
+        with self.changed:
+            return self.output.decode("utf-8", errors="replace")
+
+    def expect(self, needle: str, after: int = 0, timeout: float = 120.0) -> int:
+        """Wait until needle is written at or after character `after`; where it ends (the bound
+        only ends a hung test)."""
+        with self.changed:
+            found = self.changed.wait_for(
+                lambda: needle in self.output.decode("utf-8", errors="replace")[after:], timeout
+            )
+        text = self.text()
+        assert found, f"{needle!r} never came; output so far:\n{text}"
+        return text.index(needle, after) + len(needle)
+
+    def type(self, line: str) -> None:
+        os.write(self.fd, line.encode() + b"\r")
+
+
+def test_ctrl_c_at_a_terminal_abandons_the_question_and_the_prompt_comes_back(
+    seeds_data: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(seeds_data, data)  # the REPL at a terminal writes its history there
+    with FakeOpenAI() as server:
+        server.enqueue([FakeReply(content="لن يصل [1].", delay=3600), SECOND])
+        env = {
+            **os.environ,
+            "ISNAD_DATA_DIR": str(data),
+            "ISNAD_LLM": "openai",
+            "OPENAI_BASE_URL": server.base_url,
+            "ISNAD_LLM_MODEL": "fake-model",
+            "PYTHONIOENCODING": "utf-8",
+            "TERM": "dumb",
+        }
+        master, slave = pty.openpty()
+        stderr = tmp_path / "stderr"
+        with stderr.open("wb") as err:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "isnad", "repl"], stdin=slave, stdout=slave, stderr=err, env=env
+            )
+        os.close(slave)
+        terminal = Terminal(master)
+        try:
+            at = terminal.expect("؟ ")
+            terminal.type(KREMLIN)
+            wait_until(lambda: len(server.history) == 1, timeout=300)  # the answer is being computed
+            child.send_signal(signal.SIGINT)
+            at = terminal.expect(CANCELLED, at)
+            at = terminal.expect("؟ ", at)  # the prompt is back
+            terminal.type(TRUCKS)
+            at = terminal.expect("43 شاحنة جاهزة", at)
+            terminal.expect("؟ ", at)
+            terminal.type("/quit")
+            assert child.wait(timeout=120) == 0, terminal.text() + stderr.read_text()
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+            terminal.reader.join(timeout=10)
+            os.close(master)
+        assert len(server.history) == 2 and server.unexpected == 0
+        # The abandoned question left no turn behind: the next one is asked as it was typed,
+        # not as a follow-up carrying the Kremlin question's words.
+        second = str(server.history[1]["messages"])
+        assert "إيجلاند" in second and "الكرملين" not in second
+        assert "Traceback" not in stderr.read_text() and "interrupted" not in stderr.read_text()
+
+
+def test_ctrl_c_without_a_terminal_stops_the_loop_as_a_batch_does(seeds_data: Path) -> None:
+    with FakeOpenAI() as server:
+        server.enqueue([FakeReply(content="لن يصل [1].", delay=3600)])
+        env = {
+            **os.environ,
+            "ISNAD_DATA_DIR": str(seeds_data),
+            "ISNAD_LLM": "openai",
+            "OPENAI_BASE_URL": server.base_url,
+            "ISNAD_LLM_MODEL": "fake-model",
+        }
+        with subprocess.Popen(
+            [sys.executable, "-m", "isnad", "repl"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        ) as child:
+            assert child.stdin is not None
+            child.stdin.write(f"{KREMLIN}\n{TRUCKS}\n".encode())
+            child.stdin.flush()
+            wait_until(lambda: len(server.history) == 1, timeout=300)
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=120)
+        assert child.returncode == 130
+        assert err.decode() == "isnad: interrupted\n"
+        assert out == b""  # the questions queued behind it are not asked
+        assert len(server.history) == 1
+
+
+class InterruptedAfterRecording(Engine):
+    """The real engine, interrupted at the worst moment: the turn is stored, the answer not yet
+    returned."""
+
+    def __init__(self, base: Engine) -> None:
+        super().__init__(base.retriever, base.answerer, base.evidence)
+        self.interrupt = False
+
+    def ask(self, question: str, conversation: str | None = None) -> Answer:
+        answer = super().ask(question, conversation)
+        if self.interrupt:
+            raise KeyboardInterrupt
+        return answer
+
+
+def test_an_interrupt_after_the_turn_is_stored_leaves_the_conversation_as_it_was(
+    base_engine: Engine, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    engine = InterruptedAfterRecording(base_engine)
+    repl = Repl(engine, tmp_path)
+    repl.interactive = True
+    monkeypatch.setattr(repl, "_setup_readline", lambda: None)
+    lines = iter([KREMLIN, TRUCKS, "/sources"])
+
+    def typed(prompt: str) -> str:
+        line = next(lines, None)
+        if line is None:
+            raise EOFError
+        engine.interrupt = line == TRUCKS
+        return line
+
+    monkeypatch.setattr("builtins.input", typed)
+    try:
+        repl.run()
+    except KeyboardInterrupt:  # else pytest takes it as the user stopping the whole run
+        pytest.fail("Ctrl-C escaped the REPL")
+    out = capsys.readouterr().out
+    assert out.count(CANCELLED) == 1
+    turns = engine.memory.history(CONVERSATION)
+    assert [t.question for t in turns] == [KREMLIN]  # the interrupted turn is gone
+    assert repl.last is not None and repl.last.question == KREMLIN
+    assert out.rindex("بيسكوف") > out.index(CANCELLED)  # /sources still shows the Kremlin answer
