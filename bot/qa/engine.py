@@ -112,7 +112,7 @@ class Answer:
     # The abstention model's log-odds minus its threshold: answered when >= 0 (None: not asked).
     confidence: float | None = None
 
-    def as_dict(self, qid: str | None = None) -> dict[str, Any]:
+    def as_dict(self, qid: str | float | None = None) -> dict[str, Any]:
         """The answer JSON (docs/answer-json.md)."""
         out: dict[str, Any] = {"id": qid}
         out.update(

@@ -101,3 +101,42 @@ def test_batch_line_nested_thousands_deep_is_an_error_line_not_a_crash() -> None
     assert as_field == BatchItem(None, "", None, "line 1: not valid JSON (nested too deeply)")
     as_line = parse_line(deep, 2)
     assert as_line is not None and as_line.error == "line 2: a JSON array; give one object per line"
+
+
+def test_batch_id_is_echoed_as_the_json_value_given(seeds_data: Path) -> None:
+    """A string or a number comes back as the same JSON value; null is no id; any other id is an
+    error in its line's place (as JSON-RPC does), and the other lines are still answered."""
+    asked = {"question": KREMLIN}
+    lines = [
+        json.dumps({"id": 5, **asked}),
+        json.dumps({"id": 2.5, **asked}),
+        json.dumps({"id": 12345678901234567890123, **asked}),
+        json.dumps({"id": "s01", **asked}),
+        json.dumps({"id": None, **asked}),
+        json.dumps({"id": True, **asked}),
+        json.dumps({"id": [1], **asked}),
+        json.dumps({"id": {"a": 1}, **asked}),
+        '{"id": NaN, "question": "س"}',
+        '{"id": 1e400, "question": "س"}',
+        '{"id": ' + "1" * 5000 + ', "question": "س"}',
+        json.dumps({"id": 7, "question": 1}),
+        json.dumps({"id": 0, **asked}),
+    ]
+    result = isnad("ask", "--json", "--batch", "-", data=seeds_data, stdin="\n".join(lines).encode())
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    out = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert len(out) == len(lines)
+    assert [o["id"] for o in out[:5]] == [5, 2.5, 12345678901234567890123, "s01", None]
+    assert type(out[0]["id"]) is int and all(o["answered"] for o in out[:5])
+    for number, kind in ((6, "a boolean"), (7, "an array"), (8, "an object"), (9, "NaN"), (10, "infinite")):
+        error = out[number - 1]
+        assert error["id"] is None and error["error"].startswith(f'line {number}: "id" must be'), error
+        assert kind in error["error"]
+    assert out[10] == {"id": None, "error": "line 11: not valid JSON (a number longer than 4300 digits)"}
+    assert out[11] == {"id": 7, "error": 'line 12: no "question" string'}
+    assert out[12]["id"] == 0 and out[12]["answered"] is True
+
+
+def test_batch_array_of_huge_numbers_is_an_error_line_not_a_crash() -> None:
+    line = parse_line("[" + "1" * 5000 + "]", 3)
+    assert line is not None and line.error == "line 3: a JSON array; give one object per line"
