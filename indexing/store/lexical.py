@@ -265,22 +265,21 @@ class LexicalIndex:
     @classmethod
     def load(cls, root: Path, analyzer: ArabicAnalyzer | None = None) -> LexicalIndex | None:
         """The current build, or None when there is none or it cannot be read."""
-        folder = snapshots.current(root)
-        if folder is None:
-            return None
         try:
-            meta = json.loads((folder / "isnad.json").read_text(encoding="utf-8"))
-            if meta.get("format") != FORMAT:
+            snapshot = snapshots.read_current(root, FORMAT, cls._ARRAYS)
+            if snapshot is None:
                 return None
-            arrays = {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in cls._ARRAYS}
-            vocab = [str(t) for t in meta["vocab"]]
+            vocab = [str(t) for t in snapshot.meta["vocab"]]
         except (OSError, ValueError, KeyError) as exc:
             log.info("lexical index unreadable, will rebuild: %s", exc)
             return None
         index = cls(
-            vocab=vocab, fingerprint=str(meta["fingerprint"]), analyzer=analyzer or ArabicAnalyzer(), **arrays
+            vocab=vocab,
+            fingerprint=str(snapshot.meta["fingerprint"]),
+            analyzer=analyzer or ArabicAnalyzer(),
+            **snapshot.arrays,
         )
-        index.spellings = Spellings.load(folder)
+        index.spellings = Spellings.load(snapshot.folder)
         return index
 
 

@@ -93,15 +93,11 @@ class SourceManifest:
     @classmethod
     def load(cls, root: Path) -> SourceManifest | None:
         """The current manifest, or None when there is none or it cannot be read."""
-        folder = snapshots.current(root)
-        if folder is None:
-            return None
         try:
-            meta = json.loads((folder / "isnad.json").read_text(encoding="utf-8"))
-            if meta.get("format") != FORMAT:
-                return None
-            arrays = {name: np.load(folder / f"{name}.npy", allow_pickle=False) for name in cls._ARRAYS}
+            snapshot = snapshots.read_current(root, FORMAT, cls._ARRAYS)
         except (OSError, ValueError, KeyError) as exc:
             log.info("source manifest unreadable, every article will be read: %s", exc)
             return None
-        return cls(fingerprint=str(meta["fingerprint"]), **arrays)
+        if snapshot is None:
+            return None
+        return cls(fingerprint=str(snapshot.meta["fingerprint"]), **snapshot.arrays)

@@ -8,10 +8,14 @@ once a new one is published.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
 
 from indexing.atomic import write_atomically
 
@@ -45,3 +49,28 @@ def current(root: Path) -> Path | None:
     except OSError:
         return None
     return folder if folder.is_dir() else None
+
+
+class Snapshot(NamedTuple):
+    """A live build as read back: its folder, its isnad.json and its named arrays."""
+
+    folder: Path
+    meta: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+
+def read_current(root: Path, fmt: str, arrays: Sequence[str], mmap: bool = False) -> Snapshot | None:
+    """The live build of format `fmt` with its `arrays` (`name.npy`, memory-mapped with `mmap`).
+
+    None when there is none or it is of another format; OSError, ValueError or KeyError when
+    it cannot be read (each caller says what it does then).
+    """
+    folder = current(root)
+    if folder is None:
+        return None
+    meta = json.loads((folder / "isnad.json").read_text(encoding="utf-8"))
+    if meta.get("format") != fmt:
+        return None
+    mode: Literal["r"] | None = "r" if mmap else None
+    loaded = {name: np.load(folder / f"{name}.npy", mmap_mode=mode, allow_pickle=False) for name in arrays}
+    return Snapshot(folder, meta, loaded)

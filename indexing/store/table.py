@@ -361,28 +361,21 @@ class ParagraphTable:
     @classmethod
     def load(cls, root: Path) -> ParagraphTable | None:
         """The current table (memory-mapped), or None when there is none or it is unreadable."""
-        folder = snapshots.current(root)
-        if folder is None:
-            return None
         try:
-            meta = json.loads((folder / "isnad.json").read_text(encoding="utf-8"))
-            if meta.get("format") != FORMAT:
+            snapshot = snapshots.read_current(root, FORMAT, cls._ARRAYS, mmap=True)
+            if snapshot is None:
                 return None
-            arrays = {
-                name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-                for name in cls._ARRAYS
-            }
-            names = [str(n) for n in meta["segments"]]
-            segments = [_map(folder / n) for n in names]
+            names = [str(n) for n in snapshot.meta["segments"]]
+            segments = [_map(snapshot.folder / n) for n in names]
         except (OSError, ValueError, KeyError) as exc:
             log.info("row table unreadable, will rebuild: %s", exc)
             return None
         return cls(
-            fingerprint=str(meta["fingerprint"]),
+            fingerprint=str(snapshot.meta["fingerprint"]),
             segments=segments,
             segment_names=names,
-            folder=folder,
-            **arrays,
+            folder=snapshot.folder,
+            **snapshot.arrays,
         )
 
 
