@@ -193,7 +193,9 @@ class Engine:
         started = time.perf_counter()
         question = " ".join(question.split())
         key = conversation or _DEFAULT_CONVERSATION
-        if not question:
+        if not any(c.isalnum() for c in strip_diacritics(question)):
+            # Empty, or punctuation, emoji, tatweel or invisible marks alone («؟», «...»): nothing
+            # to search, and taken as a follow-up it would only ask the previous question again.
             return Answer(question, question, EMPTY_QUESTION, False, "extractive", [], [], {"total": 0.0})
         if len(question) > MAX_QUESTION_CHARS:
             text = TOO_LONG.format(length=len(question), limit=MAX_QUESTION_CHARS)

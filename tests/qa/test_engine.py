@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.qa.engine import Engine
+from bot.qa.engine import EMPTY_QUESTION, Engine
 
 
 def cited(answer) -> list[tuple[str, int]]:
@@ -86,6 +86,18 @@ def test_memory_is_bounded(base_engine: Engine) -> None:
 def test_empty_question_gets_a_polite_arabic_reply(base_engine: Engine) -> None:
     answer = base_engine.ask("   ")
     assert not answer.answered and "اكتب سؤالك" in answer.text
+
+
+@pytest.mark.parametrize("typed", ["؟", "...", "!!", "\u200f", "\x00", "😀🔥", "ـــ"])
+def test_a_line_without_letters_or_digits_is_asked_for_a_question_not_taken_as_a_follow_up(
+    base_engine: Engine, typed: str
+) -> None:
+    """«؟» after an answer has nothing to search: it is not the previous question asked again."""
+    key = f"nothing-{typed!r}"
+    base_engine.ask("من هو الناطق باسم الكرملين؟", key)
+    answer = base_engine.ask(typed, key)
+    assert not answer.answered and answer.text == EMPTY_QUESTION and answer.citations == []
+    assert len(base_engine.memory.history(key)) == 1  # no turn for it either
 
 
 def test_answer_json_follows_the_contract(base_engine: Engine) -> None:
