@@ -79,7 +79,7 @@ def open_engine(settings: Settings, memory: ConversationMemory | None = None) ->
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question, or a JSON Lines batch."""
-    from bot.terminal.render import render_answer
+    from bot.terminal.render import render_answer, render_asked, render_unread
 
     if args.batch is None and not (args.question or "").strip():
         raise ConfigError("give a QUESTION or --batch FILE (use - for standard input)")
@@ -93,13 +93,19 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     else:
         requests = [BatchItem(None, args.question, None)]
     engine = open_engine(settings)
-    for item in requests:
+    transcript = args.batch is not None and not args.json  # each answer under its question
+    for number, item in enumerate(requests):
+        if transcript and number:
+            print()  # a blank line between answers
         if item.error:
-            print(json.dumps({"id": item.qid, "error": item.error}, ensure_ascii=False), flush=True)
+            unread = json.dumps({"id": item.qid, "error": item.error}, ensure_ascii=False)
+            print(render_unread(item.error, item.qid) if transcript else unread, flush=True)
             continue
         answer = engine.ask(item.question, item.conversation)
         if args.json:
             print(json.dumps(answer.as_dict(item.qid), ensure_ascii=False), flush=True)
+        elif transcript:
+            print(render_asked(item.question, item.qid), render_answer(answer), sep="\n", flush=True)
         else:
             print(render_answer(answer), flush=True)
     return 0

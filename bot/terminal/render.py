@@ -8,6 +8,7 @@ from bot.qa.sources import also_carried, byline, short_label
 from indexing.untrusted import printable, shown
 
 RLM = "\u200f"  # keeps lines that start with [n], digits or Latin text right-to-left
+_ASKED_CHARS = 80  # of a batch question shown above its answer
 
 
 def source_line(c: Citation) -> str:
@@ -27,6 +28,21 @@ def render_answer(answer: Answer) -> str:
         lines.append(RLM + "المصادر:")
         lines += [source_line(c) for c in answer.citations]
     return "\n".join(lines)
+
+
+def render_asked(question: str, qid: object = None) -> str:
+    """The line above a batch answer: what was asked (cut short when long), after its id."""
+    question = " ".join(question.split())
+    if len(question) > _ASKED_CHARS:
+        question = question[:_ASKED_CHARS].rstrip() + "…"
+    label = "" if qid is None else f"[{printable(str(qid))}] "
+    return f"{RLM}؟ {label}{printable(question)}"
+
+
+def render_unread(error: str, qid: object = None) -> str:
+    """A batch line that could not be read, in its place (the reason as the JSON output gives it)."""
+    label = "" if qid is None else f" [{printable(str(qid))}]"
+    return f"{RLM}تعذّرت قراءة سطر من الدفعة{label}: {printable(error)}"
 
 
 def render_sources(answer: Answer | None) -> str:

@@ -140,3 +140,30 @@ def test_batch_id_is_echoed_as_the_json_value_given(seeds_data: Path) -> None:
 def test_batch_array_of_huge_numbers_is_an_error_line_not_a_crash() -> None:
     line = parse_line("[" + "1" * 5000 + "]", 3)
     assert line is not None and line.error == "line 3: a JSON array; give one object per line"
+
+
+def test_text_batch_shows_each_answer_under_its_question(seeds_data: Path) -> None:
+    """Without --json, a batch (say, an article pasted line by line) reads as a transcript: each
+    answer under what was asked, a blank line between them, an unreadable line noted in Arabic."""
+    pasted = "واعتمد مجلس الأمن القرار 2401 بالإجماع. " * 30
+    lines = [
+        json.dumps({"id": "s01", "question": KREMLIN}, ensure_ascii=False),
+        pasted,
+        "{not json",
+        "كم شاحنة قال إيجلاند إنها جاهزة؟",
+    ]
+    result = isnad("ask", "--batch", "-", data=seeds_data, stdin="\n".join(lines).encode())
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    out = result.stdout.decode()
+    assert out.startswith(f"\u200f؟ [s01] {KREMLIN}\n") and '"error"' not in out
+    order = [
+        "بيسكوف",
+        "\n\n\u200f؟ واعتمد مجلس الأمن القرار 2401 بالإجماع.",
+        "…\n",  # the pasted text's header is cut short
+        "سؤالك طويل جدًا",
+        "\n\n\u200fتعذّرت قراءة سطر من الدفعة: line 3: not valid JSON",
+        "\n\n\u200f؟ كم شاحنة قال إيجلاند إنها جاهزة؟\n",
+        "43 شاحنة",
+    ]
+    at = [out.find(piece) for piece in order]
+    assert -1 not in at and at == sorted(at), out
