@@ -20,6 +20,9 @@ HELP = (
 )
 NOT_UTF8 = "تعذّرت قراءة هذا السطر: ليس نصًّا بترميز UTF-8. أعد كتابة سؤالك."
 CANCELLED = "أُلغي السؤال."
+HOW_TO_LEAVE = "للخروج اكتب /quit أو اضغط Ctrl-D."
+# Typed to leave (as in a shell), they are not searched: psql answers them the same way.
+_LEAVE_WORDS = frozenset({"exit", "quit", "خروج"})
 CONVERSATION = "repl"
 
 
@@ -75,6 +78,8 @@ class Repl:
         command = text.lower()
         if command in ("/quit", "/exit", "/q"):
             return None
+        if command in _LEAVE_WORDS:
+            return HOW_TO_LEAVE
         if command == "/help":
             return HELP
         if command == "/sources":
@@ -121,6 +126,8 @@ class Repl:
             try:
                 line = input("؟ " if self.interactive else "")
             except EOFError:
+                if self.interactive:
+                    print()  # Ctrl-D leaves the cursor after the prompt; the shell's starts below
                 break
             except KeyboardInterrupt:
                 if not self.interactive:

@@ -1,10 +1,11 @@
-"""Ctrl-C in the REPL: at a terminal it abandons the question being answered and the prompt
-comes back with the conversation as it was; without one it stops the loop as it stops a batch.
+"""The REPL at a terminal: Ctrl-C abandons the question being answered and the prompt comes
+back with the conversation as it was (without a terminal it stops the loop as it stops a
+batch); Ctrl-D ends the line before leaving; a bare «exit» says how to leave.
 
-The real `python -m isnad repl` on a pseudo-terminal, in `openai` mode against the fake
-OpenAI-compatible server, which holds the first request open until the test is done: the
-interrupt is sent once the server has seen that request, so it always lands while the
-answer is being computed.
+The real `python -m isnad repl` on a pseudo-terminal. For Ctrl-C it runs in `openai` mode
+against the fake OpenAI-compatible server, which holds the first request open until the test
+is done: the interrupt is sent once the server has seen that request, so it always lands
+while the answer is being computed.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from bot.qa.engine import Answer, Engine
-from bot.terminal.repl import CANCELLED, CONVERSATION, Repl
+from bot.terminal.repl import CANCELLED, CONVERSATION, HOW_TO_LEAVE, Repl
 from tests.fake_openai import FakeOpenAI, FakeReply
 from tests.harness import wait_until
 
@@ -71,31 +74,39 @@ class Terminal:
         os.write(self.fd, line.encode() + b"\r")
 
 
+@contextmanager
+def repl_on_a_terminal(
+    seeds_data: Path, tmp_path: Path, **settings: str
+) -> Iterator[tuple[subprocess.Popen[bytes], Terminal, Path]]:
+    """`isnad repl` with a pseudo-terminal for its standard input and output; its stderr file."""
+    data = tmp_path / "data"
+    shutil.copytree(seeds_data, data)  # the REPL at a terminal writes its history there
+    env = {**os.environ, "ISNAD_DATA_DIR": str(data), "PYTHONIOENCODING": "utf-8", "TERM": "dumb", **settings}
+    master, slave = pty.openpty()
+    stderr = tmp_path / "stderr"
+    with stderr.open("wb") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "isnad", "repl"], stdin=slave, stdout=slave, stderr=err, env=env
+        )
+    os.close(slave)
+    terminal = Terminal(master)
+    try:
+        yield child, terminal, stderr
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        terminal.reader.join(timeout=10)
+        os.close(master)
+
+
 def test_ctrl_c_at_a_terminal_abandons_the_question_and_the_prompt_comes_back(
     seeds_data: Path, tmp_path: Path
 ) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(seeds_data, data)  # the REPL at a terminal writes its history there
     with FakeOpenAI() as server:
         server.enqueue([FakeReply(content="لن يصل [1].", delay=3600), SECOND])
-        env = {
-            **os.environ,
-            "ISNAD_DATA_DIR": str(data),
-            "ISNAD_LLM": "openai",
-            "OPENAI_BASE_URL": server.base_url,
-            "ISNAD_LLM_MODEL": "fake-model",
-            "PYTHONIOENCODING": "utf-8",
-            "TERM": "dumb",
-        }
-        master, slave = pty.openpty()
-        stderr = tmp_path / "stderr"
-        with stderr.open("wb") as err:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "isnad", "repl"], stdin=slave, stdout=slave, stderr=err, env=env
-            )
-        os.close(slave)
-        terminal = Terminal(master)
-        try:
+        openai = {"ISNAD_LLM": "openai", "OPENAI_BASE_URL": server.base_url, "ISNAD_LLM_MODEL": "fake-model"}
+        with repl_on_a_terminal(seeds_data, tmp_path, **openai) as (child, terminal, stderr):
             at = terminal.expect("؟ ")
             terminal.type(KREMLIN)
             wait_until(lambda: len(server.history) == 1, timeout=300)  # the answer is being computed
@@ -107,18 +118,26 @@ def test_ctrl_c_at_a_terminal_abandons_the_question_and_the_prompt_comes_back(
             terminal.expect("؟ ", at)
             terminal.type("/quit")
             assert child.wait(timeout=120) == 0, terminal.text() + stderr.read_text()
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
-            terminal.reader.join(timeout=10)
-            os.close(master)
         assert len(server.history) == 2 and server.unexpected == 0
         # The abandoned question left no turn behind: the next one is asked as it was typed,
         # not as a follow-up carrying the Kremlin question's words.
         second = str(server.history[1]["messages"])
         assert "إيجلاند" in second and "الكرملين" not in second
         assert "Traceback" not in stderr.read_text() and "interrupted" not in stderr.read_text()
+
+
+def test_bare_exit_says_how_to_leave_and_ctrl_d_ends_the_line(seeds_data: Path, tmp_path: Path) -> None:
+    with repl_on_a_terminal(seeds_data, tmp_path) as (child, terminal, stderr):
+        at = terminal.expect("؟ ")
+        for word in ("exit", "Quit", "خروج"):
+            terminal.type(word)
+            at = terminal.expect(HOW_TO_LEAVE, at)
+            at = terminal.expect("؟ ", at)
+        os.write(terminal.fd, b"\x04")  # Ctrl-D at an empty prompt
+        assert child.wait(timeout=120) == 0, terminal.text() + stderr.read_text()
+        terminal.reader.join(timeout=10)
+        assert terminal.text().endswith("؟ \r\n")  # the shell's prompt starts on a line of its own
+        assert "لا أجد" not in terminal.text()  # none of the words was searched
 
 
 def test_ctrl_c_without_a_terminal_stops_the_loop_as_a_batch_does(seeds_data: Path) -> None:
