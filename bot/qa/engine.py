@@ -21,7 +21,7 @@ from bot.qa.questionwords import standard_question_words
 from bot.qa.rerank import promote, ranked_units
 from bot.qa.retrieval import HybridRetriever, Passage, Ranking
 from bot.qa.sources import with_attribution
-from indexing.arabic import ascii_digits, strip_diacritics
+from indexing.arabic import ascii_digits, has_arabic, strip_diacritics
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -33,6 +33,9 @@ EMPTY_QUESTION = "اكتب سؤالك عن الأخبار المفهرسة، و�
 # question (a 400,000-character batch line took 27 s, a 10 MB one would take minutes), and no
 # real question comes near it (XQuAD-ar's longest has 221 characters). The bot's limit too.
 MAX_QUESTION_CHARS = 1000
+# Added to a decline when the question has no Arabic letter ("Who is the Kremlin spokesman?"):
+# the archive may well hold the answer, asked in its language.
+IN_ARABIC = "المقالات المفهرسة بالعربية: اكتب سؤالك بالعربية."
 TOO_LONG = "سؤالك طويل جدًا ({length} حرفًا)؛ اختصره إلى {limit} حرف على الأكثر."
 _DEFAULT_CONVERSATION = "default"
 
@@ -224,6 +227,8 @@ class Engine:
 
         citations = [Citation.from_passage(i, p) for i, p in enumerate(draft.cited, 1)]
         text = draft.text
+        if not citations and not has_arabic(question):
+            text = f"{text}\n{IN_ARABIC}"
         if citations:
             # Whose report the lead is, and when; added here so every answerer's text gets it.
             text = with_attribution(text, citations[0].outlet, citations[0].published)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.qa.engine import EMPTY_QUESTION, Engine
+from bot.qa.answer import NOT_IN_SOURCES
+from bot.qa.engine import EMPTY_QUESTION, IN_ARABIC, Engine
 
 
 def cited(answer) -> list[tuple[str, int]]:
@@ -98,6 +99,13 @@ def test_a_line_without_letters_or_digits_is_asked_for_a_question_not_taken_as_a
     answer = base_engine.ask(typed, key)
     assert not answer.answered and answer.text == EMPTY_QUESTION and answer.citations == []
     assert len(base_engine.memory.history(key)) == 1  # no turn for it either
+
+
+def test_a_question_without_arabic_that_is_declined_says_to_ask_in_arabic(base_engine: Engine) -> None:
+    english = base_engine.ask("Who is the Kremlin spokesman?")
+    assert not english.answered and english.text == f"{NOT_IN_SOURCES}\n{IN_ARABIC}"
+    arabic = base_engine.ask("ما هي عاصمة أستراليا؟")
+    assert not arabic.answered and arabic.text == NOT_IN_SOURCES
 
 
 def test_answer_json_follows_the_contract(base_engine: Engine) -> None:
