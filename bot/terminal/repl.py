@@ -137,12 +137,12 @@ class Repl:
             state = self._state()
             try:
                 out = self.handle(line)
+                if out is None:
+                    break
+                if out:
+                    print(out, flush=True)  # an answer cut short on screen is abandoned too
             except KeyboardInterrupt:
                 if not self.interactive:
                     raise
                 self._restore(state)
-                out = f"\n{CANCELLED}"
-            if out is None:
-                break
-            if out:
-                print(out, flush=True)
+                print(f"\n{CANCELLED}", flush=True)

@@ -211,3 +211,38 @@ def test_an_interrupt_after_the_turn_is_stored_leaves_the_conversation_as_it_was
     assert [t.question for t in turns] == [KREMLIN]  # the interrupted turn is gone
     assert repl.last is not None and repl.last.question == KREMLIN
     assert out.rindex("بيسكوف") > out.index(CANCELLED)  # /sources still shows the Kremlin answer
+
+
+def test_an_interrupt_while_the_answer_is_printed_abandons_the_question(
+    base_engine: Engine, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    engine = Engine(base_engine.retriever, base_engine.answerer, base_engine.evidence)
+    repl = Repl(engine, tmp_path)
+    repl.interactive = True
+    monkeypatch.setattr(repl, "_setup_readline", lambda: None)
+    lines = iter([KREMLIN, TRUCKS])
+
+    def typed(prompt: str) -> str:
+        line = next(lines, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    real_print = print
+    cut = []
+
+    def printing(*args: object, **kwargs: object) -> None:
+        if not cut and "43 شاحنة" in " ".join(map(str, args)):
+            cut.append(True)
+            raise KeyboardInterrupt  # Ctrl-C while the answer goes out
+        real_print(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.input", typed)
+    monkeypatch.setattr("builtins.print", printing)
+    try:
+        repl.run()
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped the REPL")
+    assert cut and CANCELLED in capsys.readouterr().out
+    assert [t.question for t in engine.memory.history(CONVERSATION)] == [KREMLIN]
+    assert repl.last is not None and repl.last.question == KREMLIN
