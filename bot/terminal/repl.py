@@ -106,6 +106,18 @@ class Repl:
             for turn in turns:
                 self.engine.memory.add(CONVERSATION, turn)
 
+    def _abandon(self, state: tuple[Answer | None, list[Turn]]) -> None:
+        """Undo a line cut short by Ctrl-C and say so. Putting the turns back is held off from
+        Ctrl-C, but one already on its way (the key pressed twice) can still land as it
+        starts: the restore is idempotent, so it is simply done again."""
+        while True:
+            try:
+                self._restore(state)
+                print(f"\n{CANCELLED}", flush=True)
+                return
+            except KeyboardInterrupt:
+                continue
+
     def run(self) -> None:
         """Loop until /quit or end of input.
 
@@ -144,5 +156,4 @@ class Repl:
             except KeyboardInterrupt:
                 if not self.interactive:
                     raise
-                self._restore(state)
-                print(f"\n{CANCELLED}", flush=True)
+                self._abandon(state)

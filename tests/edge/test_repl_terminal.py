@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.qa.conversation import ConversationMemory
 from bot.qa.engine import Answer, Engine
 from bot.terminal.repl import CANCELLED, CONVERSATION, HOW_TO_LEAVE, Repl
 from tests.fake_openai import FakeOpenAI, FakeReply
@@ -173,8 +174,8 @@ class InterruptedAfterRecording(Engine):
     """The real engine, interrupted at the worst moment: the turn is stored, the answer not yet
     returned."""
 
-    def __init__(self, base: Engine) -> None:
-        super().__init__(base.retriever, base.answerer, base.evidence)
+    def __init__(self, base: Engine, memory: ConversationMemory | None = None) -> None:
+        super().__init__(base.retriever, base.answerer, base.evidence, memory)
         self.interrupt = False
 
     def ask(self, question: str, conversation: str | None = None) -> Answer:
@@ -246,3 +247,42 @@ def test_an_interrupt_while_the_answer_is_printed_abandons_the_question(
     assert cut and CANCELLED in capsys.readouterr().out
     assert [t.question for t in engine.memory.history(CONVERSATION)] == [KREMLIN]
     assert repl.last is not None and repl.last.question == KREMLIN
+
+
+class SecondCtrlC(ConversationMemory):
+    """In-process memory where a second Ctrl-C lands just as the REPL starts putting the
+    conversation back (before Ctrl-C is held off)."""
+
+    armed = False
+
+    def reset(self, key: str) -> None:
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+        super().reset(key)
+
+
+def test_a_second_ctrl_c_while_the_conversation_is_put_back_does_not_end_the_repl(
+    base_engine: Engine, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    memory = SecondCtrlC()
+    engine = InterruptedAfterRecording(base_engine, memory)
+    repl = Repl(engine, tmp_path)
+    repl.interactive = True
+    monkeypatch.setattr(repl, "_setup_readline", lambda: None)
+    lines = iter([KREMLIN, TRUCKS])
+
+    def typed(prompt: str) -> str:
+        line = next(lines, None)
+        if line is None:
+            raise EOFError
+        engine.interrupt = memory.armed = line == TRUCKS
+        return line
+
+    monkeypatch.setattr("builtins.input", typed)
+    try:
+        repl.run()
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped the REPL")
+    assert capsys.readouterr().out.count(CANCELLED) == 1
+    assert [t.question for t in memory.history(CONVERSATION)] == [KREMLIN]
