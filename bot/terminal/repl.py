@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.qa.conversation import Turn
 from bot.qa.engine import Answer, Engine
 from bot.terminal.render import render_answer, render_debug, render_sources
+from indexing.errors import IsnadError
 from indexing.private import private_file
 from indexing.untrusted import is_utf8, printable
 
@@ -20,6 +21,7 @@ HELP = (
 )
 NOT_UTF8 = "تعذّرت قراءة هذا السطر: ليس نصًّا بترميز UTF-8. أعد كتابة سؤالك."
 CANCELLED = "أُلغي السؤال."
+UNAVAILABLE = "تعذّرت الإجابة عن هذا السؤال الآن: {reason}. حاول مرة أخرى بعد قليل."
 HOW_TO_LEAVE = "للخروج اكتب /quit أو اضغط Ctrl-D."
 # Typed to leave (as in a shell), they are not searched: psql answers them the same way.
 _LEAVE_WORDS = frozenset({"exit", "quit", "خروج"})
@@ -125,7 +127,8 @@ class Repl:
         does: the conversation is put back as it was before that line (even when the engine had
         already stored the turn), and the prompt comes back. Without a terminal (questions piped
         in) nobody is at a prompt to go on from, so Ctrl-C stops the loop as it stops
-        `ask --batch`.
+        `ask --batch`. So does a service that fails (the embeddings endpoint, Chroma's server),
+        which at a terminal is said in the question's place before the prompt comes back.
         """
         # Bytes that are not UTF-8 arrive as lone surrogates (answered with NOT_UTF8) instead
         # of a UnicodeDecodeError ending the loop.
@@ -157,3 +160,8 @@ class Repl:
                 if not self.interactive:
                     raise
                 self._abandon(state)
+            except IsnadError as exc:  # a service gone (the embeddings endpoint, Chroma's server)
+                if not self.interactive:
+                    raise  # piped: one error line and status 2, as ask --batch
+                self._restore(state)
+                print(UNAVAILABLE.format(reason=printable(str(exc))), flush=True)

