@@ -108,8 +108,7 @@ class Evidence:
 
     def known(self, word: str) -> bool:
         """Whether the index holds every content term of a word (read as `resolve` reads it)."""
-        folded = normalize_arabic(word)
-        terms = self.analyzer.folded_terms(folded)
+        terms = self.analyzer.terms(word)
         unseen = self.unseen_idf
         return bool(terms) and all(self.idf(self.resolve(t)) < unseen for t in terms)
 
