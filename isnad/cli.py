@@ -98,8 +98,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if transcript and number:
             print()  # a blank line between answers
         if item.error:
-            unread = json.dumps({"id": item.qid, "error": item.error}, ensure_ascii=False)
-            print(render_unread(item.error, item.qid) if transcript else unread, flush=True)
+            if transcript:
+                print(render_unread(item.error, item.qid), flush=True)
+            else:
+                print(json.dumps({"id": item.qid, "error": item.error}, ensure_ascii=False), flush=True)
             continue
         answer = engine.ask(item.question, item.conversation)
         if args.json:
