@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -248,20 +248,25 @@ class InterruptedAfterRecording(Engine):
         return answer
 
 
-def test_an_interrupt_after_the_turn_is_stored_leaves_the_conversation_as_it_was(
-    base_engine: Engine, tmp_path: Path, monkeypatch, capsys
-) -> None:
-    engine = InterruptedAfterRecording(base_engine)
+def typed_at_a_terminal(
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: list[str],
+    before_answer: Callable[[str], object] = lambda line: None,
+) -> Repl:
+    """Run the REPL in process as at a terminal, the user typing `lines` and then Ctrl-D;
+    `before_answer` sees each line as it is typed. Fails the test if Ctrl-C escapes the loop."""
     repl = Repl(engine, tmp_path)
     repl.interactive = True
     monkeypatch.setattr(repl, "_setup_readline", lambda: None)
-    lines = iter([KREMLIN, TRUCKS, "/sources"])
+    queue = iter(lines)
 
     def typed(prompt: str) -> str:
-        line = next(lines, None)
+        line = next(queue, None)
         if line is None:
             raise EOFError
-        engine.interrupt = line == TRUCKS
+        before_answer(line)
         return line
 
     monkeypatch.setattr("builtins.input", typed)
@@ -269,6 +274,18 @@ def test_an_interrupt_after_the_turn_is_stored_leaves_the_conversation_as_it_was
         repl.run()
     except KeyboardInterrupt:  # else pytest takes it as the user stopping the whole run
         pytest.fail("Ctrl-C escaped the REPL")
+    return repl
+
+
+def test_an_interrupt_after_the_turn_is_stored_leaves_the_conversation_as_it_was(
+    base_engine: Engine, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    engine = InterruptedAfterRecording(base_engine)
+
+    def before_answer(line: str) -> None:
+        engine.interrupt = line == TRUCKS
+
+    repl = typed_at_a_terminal(engine, tmp_path, monkeypatch, [KREMLIN, TRUCKS, "/sources"], before_answer)
     out = capsys.readouterr().out
     assert out.count(CANCELLED) == 1
     turns = engine.memory.history(CONVERSATION)
@@ -281,17 +298,6 @@ def test_an_interrupt_while_the_answer_is_printed_abandons_the_question(
     base_engine: Engine, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     engine = Engine(base_engine.retriever, base_engine.answerer, base_engine.evidence)
-    repl = Repl(engine, tmp_path)
-    repl.interactive = True
-    monkeypatch.setattr(repl, "_setup_readline", lambda: None)
-    lines = iter([KREMLIN, TRUCKS])
-
-    def typed(prompt: str) -> str:
-        line = next(lines, None)
-        if line is None:
-            raise EOFError
-        return line
-
     real_print = print
     cut = []
 
@@ -301,12 +307,8 @@ def test_an_interrupt_while_the_answer_is_printed_abandons_the_question(
             raise KeyboardInterrupt  # Ctrl-C while the answer goes out
         real_print(*args, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr("builtins.input", typed)
     monkeypatch.setattr("builtins.print", printing)
-    try:
-        repl.run()
-    except KeyboardInterrupt:
-        pytest.fail("Ctrl-C escaped the REPL")
+    repl = typed_at_a_terminal(engine, tmp_path, monkeypatch, [KREMLIN, TRUCKS])
     assert cut and CANCELLED in capsys.readouterr().out
     assert [t.question for t in engine.memory.history(CONVERSATION)] == [KREMLIN]
     assert repl.last is not None and repl.last.question == KREMLIN
@@ -330,22 +332,10 @@ def test_a_second_ctrl_c_while_the_conversation_is_put_back_does_not_end_the_rep
 ) -> None:
     memory = SecondCtrlC()
     engine = InterruptedAfterRecording(base_engine, memory)
-    repl = Repl(engine, tmp_path)
-    repl.interactive = True
-    monkeypatch.setattr(repl, "_setup_readline", lambda: None)
-    lines = iter([KREMLIN, TRUCKS])
 
-    def typed(prompt: str) -> str:
-        line = next(lines, None)
-        if line is None:
-            raise EOFError
+    def before_answer(line: str) -> None:
         engine.interrupt = memory.armed = line == TRUCKS
-        return line
 
-    monkeypatch.setattr("builtins.input", typed)
-    try:
-        repl.run()
-    except KeyboardInterrupt:
-        pytest.fail("Ctrl-C escaped the REPL")
+    typed_at_a_terminal(engine, tmp_path, monkeypatch, [KREMLIN, TRUCKS], before_answer)
     assert capsys.readouterr().out.count(CANCELLED) == 1
     assert [t.question for t in memory.history(CONVERSATION)] == [KREMLIN]
